@@ -1,0 +1,22 @@
+//! Human-readable or JSON output, chosen with `--output`.
+
+use clap::ValueEnum;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum OutputFormat {
+    /// Lines for a person to read.
+    #[default]
+    Text,
+    /// One JSON document on standard output, for scripts.
+    Json,
+}
+
+/// Prints `value` as pretty JSON, or calls `text` to print it for a person.
+pub fn emit<T: Serialize>(format: OutputFormat, value: &T, text: impl FnOnce(&T)) -> anyhow::Result<()> {
+    match format {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(value)?),
+        OutputFormat::Text => text(value),
+    }
+    Ok(())
+}

@@ -1,0 +1,3 @@
+//! The node runtime.
+
+pub mod mempool;
