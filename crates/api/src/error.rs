@@ -67,7 +67,9 @@ impl From<BackendError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if self.status.is_server_error() {
+        // Other 5xx statuses (an unhealthy node, a full mempool, a timeout) are expected
+        // under load and appear in the per-request debug log.
+        if self.status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::warn!(target: "hashbridge::api", status = self.status.as_u16(), code = self.code, message = %self.message, "request failed");
         }
         let body = ErrorBody { error: self.code.to_string(), message: self.message };
@@ -88,7 +90,11 @@ pub fn parse_height(raw: &str) -> Result<u64, ApiError> {
     parsed.ok_or_else(|| {
         ApiError::bad_request(
             "invalid_height",
-            format!("invalid block height {:?}: expected a decimal number from 0 to {} or `latest`", quote(raw), u64::MAX),
+            format!(
+                "invalid block height {:?}: expected a decimal number from 0 to {} or `latest`",
+                quote(raw),
+                u64::MAX
+            ),
         )
     })
 }
@@ -132,7 +138,10 @@ where
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::body_too_large(max_body_bytes)
             } else {
-                ApiError::bad_request("invalid_body", format!("failed to read the request body: {}", rejection.body_text()))
+                ApiError::bad_request(
+                    "invalid_body",
+                    format!("failed to read the request body: {}", rejection.body_text()),
+                )
             }
         })?;
         parse_json(&bytes).map(JsonBody)
@@ -163,12 +172,14 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 
     match Json::<T>::from_bytes(bytes) {
         Ok(Json(value)) => Ok(value),
-        Err(JsonRejection::JsonDataError(error)) => {
-            Err(ApiError::bad_request("invalid_body", format!("invalid request body: {}", serde_detail(&error.body_text()))))
-        }
-        Err(rejection) => {
-            Err(ApiError::bad_request("invalid_json", format!("malformed JSON: {}", serde_detail(&rejection.body_text()))))
-        }
+        Err(JsonRejection::JsonDataError(error)) => Err(ApiError::bad_request(
+            "invalid_body",
+            format!("invalid request body: {}", serde_detail(&error.body_text())),
+        )),
+        Err(rejection) => Err(ApiError::bad_request(
+            "invalid_json",
+            format!("malformed JSON: {}", serde_detail(&rejection.body_text())),
+        )),
     }
 }
 
@@ -197,6 +208,7 @@ where
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -16,15 +16,13 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 /// Upper bounds of the submit-to-commit latency buckets, in seconds: 5 ms to 30 s.
-const COMMIT_LATENCY_BUCKETS: [f64; 14] = [
-    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0,
-];
+const COMMIT_LATENCY_BUCKETS: [f64; 14] =
+    [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0];
 
 /// Upper bounds of the block interval buckets, in seconds. An idle chain makes no empty
 /// blocks, so intervals of many minutes are normal and get their own buckets.
-const BLOCK_INTERVAL_BUCKETS: [f64; 14] = [
-    0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 3600.0,
-];
+const BLOCK_INTERVAL_BUCKETS: [f64; 14] =
+    [0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 3600.0];
 
 /// Label set of `hashbridge_rejected_transactions_total`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -126,10 +124,7 @@ impl Metrics {
     /// `ResultCode::as_str()` or `mempool_full`, and its `&'static str` type keeps the
     /// label set bounded.
     pub fn record_rejected(&self, reason: &'static str) {
-        self.inner
-            .rejected_transactions
-            .get_or_create(&RejectionLabels { reason })
-            .inc();
+        self.inner.rejected_transactions.get_or_create(&RejectionLabels { reason }).inc();
     }
 
     /// Encodes every metric in the OpenMetrics text format, ending with `# EOF`.
@@ -154,11 +149,7 @@ impl Inner {
             "Transactions in blocks committed by this node",
             self.committed_transactions.clone(),
         );
-        registry.register(
-            "view_changes",
-            "PBFT view changes seen by this node",
-            self.view_changes.clone(),
-        );
+        registry.register("view_changes", "PBFT view changes seen by this node", self.view_changes.clone());
         registry.register(
             "commit_latency_seconds",
             "Time from submission to this node until the transaction's block committed, in seconds",

@@ -237,9 +237,9 @@ pub async fn get_latest_block<B: ApiBackend>(State(state): State<AppState<B>>) -
     })
     .await??;
 
-    block
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found("block_not_found", format!("no block is stored at the committed height {head}")))
+    block.map(Json).ok_or_else(|| {
+        ApiError::not_found("block_not_found", format!("no block is stored at the committed height {head}"))
+    })
 }
 
 /// Returns the node's chain, role, height, view, peers and sync state.
@@ -312,20 +312,30 @@ async fn method_not_allowed(request: Request) -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
-        format!("method {} is not allowed on {}; see /openapi.json for the routes", request.method(), request.uri().path()),
+        format!(
+            "method {} is not allowed on {}; see /openapi.json for the routes",
+            request.method(),
+            request.uri().path()
+        ),
     )
 }
 
 /// Fails a request with 503 when it takes longer than `timeout`.
 async fn enforce_timeout(timeout: Duration, request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+
     match tokio::time::timeout(timeout, next.run(request)).await {
         Ok(response) => response,
-        Err(_) => ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "timeout",
-            format!("request timed out after {} ms; retry later", timeout.as_millis()),
-        )
-        .into_response(),
+        Err(_) => {
+            tracing::warn!(target: "hashbridge::api", %method, %path, timeout_ms = timeout.as_millis(), "request timed out");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "timeout",
+                format!("request timed out after {} ms; retry later", timeout.as_millis()),
+            )
+            .into_response()
+        }
     }
 }
 

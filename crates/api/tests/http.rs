@@ -1,5 +1,7 @@
 //! The router served on a real loopback socket, exercised with a real HTTP client.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 mod support;
 
 use std::time::Duration;
@@ -178,17 +180,37 @@ async fn submit_chunked_body_over_limit_is_413() {
 async fn submit_backend_errors_map_to_statuses() {
     let server = start().await;
     let cases = [
-        (BackendError::Invalid { code: "bad_signature", message: "signature is invalid".into() }, StatusCode::BAD_REQUEST, "bad_signature"),
-        (BackendError::Conflict { code: "already_committed", message: "already committed".into() }, StatusCode::CONFLICT, "already_committed"),
-        (BackendError::Unavailable { code: "mempool_full", message: "mempool is full".into() }, StatusCode::SERVICE_UNAVAILABLE, "mempool_full"),
-        (BackendError::Internal { message: "storage read failed".into() }, StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        (
+            BackendError::Invalid { code: "bad_signature", message: "signature is invalid".into() },
+            StatusCode::BAD_REQUEST,
+            "bad_signature",
+        ),
+        (
+            BackendError::Conflict { code: "already_committed", message: "already committed".into() },
+            StatusCode::CONFLICT,
+            "already_committed",
+        ),
+        (
+            BackendError::Unavailable { code: "mempool_full", message: "mempool is full".into() },
+            StatusCode::SERVICE_UNAVAILABLE,
+            "mempool_full",
+        ),
+        (
+            BackendError::Internal { message: "storage read failed".into() },
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+        ),
     ];
 
     for (backend_error, status, code) in cases {
         let message = backend_error.to_string();
         server.backend.state.lock().unwrap().submit_error = Some(backend_error);
-        let response =
-            Client::new().post(server.url("/v1/transactions")).json(&submit_body(Hash32([0x46; 32]))).send().await.unwrap();
+        let response = Client::new()
+            .post(server.url("/v1/transactions"))
+            .json(&submit_body(Hash32([0x46; 32])))
+            .send()
+            .await
+            .unwrap();
         let error = expect_error(response, status, code).await;
         assert_eq!(error.message, message);
     }
@@ -212,7 +234,11 @@ async fn transaction_status_by_id() {
     let server = start().await;
     let id = sample_transaction(anchored_commitment()).id();
 
-    let response = Client::new().get(server.url(&format!("/v1/transactions/0x{}", id.to_hex().to_uppercase()))).send().await.unwrap();
+    let response = Client::new()
+        .get(server.url(&format!("/v1/transactions/0x{}", id.to_hex().to_uppercase())))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let status: TransactionStatus = response.json().await.unwrap();
     assert_eq!(status.transaction_id, id);
@@ -240,7 +266,13 @@ async fn anchor_found_in_any_hex_form() {
     let commitment = anchored_commitment();
     let lower = commitment.to_hex();
 
-    for form in [lower.clone(), lower.to_uppercase(), format!("0x{lower}"), format!("0X{}", lower.to_uppercase()), format!("sha256:{lower}")] {
+    for form in [
+        lower.clone(),
+        lower.to_uppercase(),
+        format!("0x{lower}"),
+        format!("0X{}", lower.to_uppercase()),
+        format!("sha256:{lower}"),
+    ] {
         let response = Client::new().get(server.url(&format!("/v1/anchors/{form}"))).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::OK, "form {form}");
         let text = response.text().await.unwrap();
@@ -288,13 +320,14 @@ async fn anchor_missing_is_404_with_height() {
     let server = start().await;
     let missing = Hash32([0x55; 32]);
 
-    let response = Client::new().get(server.url(&format!("/v1/anchors/{}", missing.to_hex().to_uppercase()))).send().await.unwrap();
+    let response = Client::new()
+        .get(server.url(&format!("/v1/anchors/{}", missing.to_hex().to_uppercase())))
+        .send()
+        .await
+        .unwrap();
 
     let error = expect_error(response, StatusCode::NOT_FOUND, "not_anchored").await;
-    assert_eq!(
-        error.message,
-        format!("commitment {missing} is not anchored on chain as of height {HEAD_HEIGHT}")
-    );
+    assert_eq!(error.message, format!("commitment {missing} is not anchored on chain as of height {HEAD_HEIGHT}"));
 }
 
 #[tokio::test]
@@ -403,6 +436,7 @@ async fn wrong_method_is_json_405() {
     ];
     for (method, path) in cases {
         let response = Client::new().request(method.clone(), server.url(path)).send().await.unwrap();
+        assert!(response.headers().contains_key("allow"), "{method} {path} has no Allow header");
         let error = expect_error(response, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
         assert!(error.message.contains(method.as_str()), "{}", error.message);
     }
@@ -442,7 +476,8 @@ async fn openapi_lists_every_path() {
     assert_eq!(not_found, "#/components/schemas/ErrorBody");
 
     let schemas = document["components"]["schemas"].as_object().unwrap();
-    for name in ["ErrorBody", "SubmitRequest", "SubmitResponse", "AnchorView", "BlockView", "NodeStatus", "MembersView"] {
+    for name in ["ErrorBody", "SubmitRequest", "SubmitResponse", "AnchorView", "BlockView", "NodeStatus", "MembersView"]
+    {
         assert!(schemas.contains_key(name), "missing schema {name}");
     }
     assert_eq!(schemas["SubmitRequest"]["required"], json!(["transaction"]));

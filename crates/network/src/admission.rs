@@ -126,10 +126,10 @@ impl NetworkBehaviour for Admission {
             FromSwarm::ConnectionEstablished(established) => {
                 self.established.insert(established.peer_id, established.connection_id);
             }
-            FromSwarm::ConnectionClosed(ConnectionClosed { peer_id, connection_id, .. }) => {
-                if self.established.get(&peer_id) == Some(&connection_id) {
-                    self.established.remove(&peer_id);
-                }
+            FromSwarm::ConnectionClosed(ConnectionClosed { peer_id, connection_id, .. })
+                if self.established.get(&peer_id) == Some(&connection_id) =>
+            {
+                self.established.remove(&peer_id);
             }
             _ => {}
         }

@@ -149,6 +149,7 @@ impl Codec for FrameCodec {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use futures::io::Cursor;

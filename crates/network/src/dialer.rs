@@ -156,6 +156,7 @@ fn backoff(initial: Duration, max: Duration, failures: u32) -> Duration {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -1,5 +1,7 @@
 //! Members connecting and exchanging messages and block requests over real loopback sockets.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 mod common;
 
 use common::*;
@@ -101,7 +103,7 @@ async fn listen_on_used_port_names_address() {
     let (net_a, _events_a) = start(config(&a, &[&a], loopback(), vec![])).await;
     let used = net_a.local_addr();
 
-    let error = hashbridge_network::start(config(&key(32), &[&a], used, vec![])).await.err().expect("bind fails");
+    let error = hashbridge_network::start(config(&key(32), &[&a], used, vec![])).await.expect_err("bind fails");
     assert!(matches!(error, NetworkError::Listen { addr, .. } if addr == used), "got {error:?}");
     assert!(error.to_string().contains(&used.to_string()), "message: {error}");
     net_a.shutdown().await;

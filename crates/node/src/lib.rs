@@ -1,3 +1,265 @@
-//! The node runtime.
+//! The Hashbridge node: one process per institution.
+//!
+//! [`run`] loads the node config, genesis and node key, opens the RocksDB store (checking
+//! its integrity), starts libp2p networking and the HTTP API, and drives the PBFT core from
+//! the event loop in [`runtime`] until SIGINT or SIGTERM.
+//!
+//! Durability order: consensus records are written with `sync` before the vote that
+//! depends on them is sent; a committed block and all its index entries are written in one
+//! synced batch before the node answers that a transaction is committed.
+//!
+//! A node that starts with an empty data folder asks its peers for their height first.
+//! When the chain is already past height 0, it syncs and signs no vote below the peers'
+//! height plus two, because it may have voted at the height in progress before its data
+//! was lost.
 
+pub mod backend;
+pub mod host;
 pub mod mempool;
+pub mod runtime;
+pub mod shared;
+pub mod wire;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hashbridge_api::server::{serve, ServerConfig};
+use hashbridge_config::node::LogFormat;
+use hashbridge_config::{Genesis, NodeConfig};
+use hashbridge_consensus::{CommittedTip, Config as CoreConfig, Core, Ed25519Signer, Ed25519Verifier, Input, Record, Start};
+use hashbridge_crypto::keys::KeyPurpose;
+use hashbridge_crypto::KeyPair;
+use hashbridge_network::{NetworkConfig, NetworkHandle, NetworkTuning};
+use hashbridge_storage::{StorageError, Store};
+use hashbridge_types::codec;
+use thiserror::Error;
+use tokio::sync::{mpsc, oneshot};
+use tracing::{info, warn};
+
+use crate::host::Host;
+use crate::mempool::{Mempool, MempoolLimits};
+use crate::runtime::{fetch_blocks, fetch_head, now_ms, Inbox, Runtime, RECORD_PREFIX};
+use crate::shared::Shared;
+
+/// Why the node could not start or had to stop.
+#[derive(Debug, Error)]
+pub enum NodeError {
+    #[error(transparent)]
+    Config(#[from] hashbridge_config::NodeConfigError),
+    #[error(transparent)]
+    Genesis(#[from] hashbridge_config::GenesisError),
+    #[error(transparent)]
+    Key(#[from] hashbridge_crypto::KeyFileError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("network: {0}")]
+    Network(#[from] hashbridge_network::NetworkError),
+    #[error("cannot listen for the API on {address}: {source}; choose a free port in [api] listen")]
+    ApiListen { address: std::net::SocketAddr, source: std::io::Error },
+    #[error("{0}")]
+    Setup(String),
+    #[error("{0}")]
+    Fatal(String),
+}
+
+/// Sets up `tracing` output as the node config asks.
+pub fn init_logging(config: &hashbridge_config::node::LogConfig) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.level).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match config.format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+/// Loads everything a node needs from its config file.
+pub fn load(config_path: &Path) -> Result<(NodeConfig, Genesis, KeyPair), NodeError> {
+    let config = NodeConfig::load(config_path)?;
+    let genesis = Genesis::load(&config.genesis)?;
+    let key = KeyPair::read_file(&config.node_key, Some(KeyPurpose::Node))?;
+    if genesis.node(&key.public_key()).is_none() {
+        return Err(NodeError::Setup(format!(
+            "node key {} ({}) is not listed under [[nodes]] in genesis {}; use the key generated for this chain",
+            key.public_key(),
+            config.node_key.display(),
+            config.genesis.display()
+        )));
+    }
+    Ok((config, genesis, key))
+}
+
+/// Runs a node until SIGINT or SIGTERM.
+pub async fn run(config_path: &Path) -> Result<(), NodeError> {
+    let (config, genesis, key) = load(config_path)?;
+    let (shutdown_tx, shutdown_rx) = oneshot::channel();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        info!("shutdown requested");
+        let _ = shutdown_tx.send(());
+    });
+    run_with_shutdown(config, genesis, key, shutdown_rx).await
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Runs a node until `shutdown` resolves.
+pub async fn run_with_shutdown(config: NodeConfig, genesis: Genesis, key: KeyPair, shutdown: oneshot::Receiver<()>) -> Result<(), NodeError> {
+    let public_key = key.public_key();
+    let genesis_hash = genesis.hash();
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| NodeError::Setup(format!("cannot create data folder {}: {e}", config.data_dir.display())))?;
+    let store = Arc::new(Store::open(&config.data_dir, genesis_hash)?);
+    info!(node = %public_key.short(), chain = %genesis.chain_id, genesis = %genesis_hash, height = store.height(), data = %config.data_dir.display(), "store opened");
+
+    let network_config = NetworkConfig {
+        keypair: key.libp2p_keypair(),
+        listen: config.p2p.listen,
+        peers: config.p2p.peers.clone(),
+        members: genesis.nodes.iter().map(|n| n.public_key).collect(),
+        chain_tag: genesis_hash.to_hex().chars().take(16).collect(),
+        max_frame_bytes: config.p2p.max_frame_bytes,
+        tuning: NetworkTuning::default(),
+    };
+    let (network, events) = hashbridge_network::start(network_config).await?;
+
+    let limits = MempoolLimits { max_transactions: config.mempool.max_transactions, max_bytes: config.mempool.max_bytes, expiry: config.mempool.expiry };
+    let (new_tx_sender, new_tx_receiver) = mpsc::channel(16_384);
+    let shared = Arc::new(Shared::new(genesis, config.clone(), public_key, store.clone(), Mempool::new(limits), new_tx_sender));
+
+    let listener = tokio::net::TcpListener::bind(config.api.listen).await.map_err(|source| NodeError::ApiListen { address: config.api.listen, source })?;
+    let (api_stop_tx, api_stop_rx) = oneshot::channel::<()>();
+    let backend = backend::NodeBackend::new(shared.clone());
+    let server_config = ServerConfig { max_body_bytes: config.api.max_body_bytes, ..ServerConfig::default() };
+    let api_task = tokio::spawn(async move {
+        if let Err(e) = serve(listener, backend, server_config, async move {
+            let _ = api_stop_rx.await;
+        })
+        .await
+        {
+            warn!(error = %e, "API server stopped with an error");
+        }
+    });
+    info!(api = %config.api.listen, p2p = %network.local_addr(), "listening");
+
+    let mut host = Host::new(shared.clone());
+    let vote_floor = bootstrap(&shared, &network, &mut host).await?;
+    let (core, initial, record_counter) = start_core(&shared, key, vote_floor)?;
+
+    let (sync_tx, sync_rx) = mpsc::channel(16);
+    let runtime = Runtime::new(shared.clone(), core, host, network.clone(), record_counter, sync_tx);
+    let inbox = Inbox { events, new_transactions: new_tx_receiver, sync_results: sync_rx, shutdown };
+    let result = runtime.run(initial, inbox).await;
+
+    shared.update_snapshot(|s| s.running = false);
+    let _ = api_stop_tx.send(());
+    let _ = api_task.await;
+    network.shutdown().await;
+    match &result {
+        Ok(()) => info!(height = store.height(), "node stopped"),
+        Err(e) => tracing::error!(error = %e, "node stopped on a fatal error"),
+    }
+    result
+}
+
+/// Builds the consensus core from the store's head and persisted records.
+fn start_core(shared: &Arc<Shared>, key: KeyPair, vote_floor: u64) -> Result<(Core<Ed25519Signer, Ed25519Verifier>, Vec<hashbridge_consensus::Action>, u64), NodeError> {
+    let store = &shared.store;
+    let mut records = Vec::new();
+    let mut counter = 0u64;
+    for (key_bytes, value) in store.consensus_records(RECORD_PREFIX)? {
+        let record: Record = codec::decode(&value).map_err(|e| StorageError::Corrupt { path: store.path().to_path_buf(), detail: format!("consensus record: {e}") })?;
+        if let Some(tail) = key_bytes.get(9..17).and_then(|b| <[u8; 8]>::try_from(b).ok()) {
+            counter = counter.max(u64::from_be_bytes(tail));
+        }
+        records.push(record);
+    }
+    let head = store.head();
+    let tip = CommittedTip {
+        height: head.map_or(0, |h| h.height),
+        hash: head.map_or(shared.genesis_hash, |h| h.hash),
+        timestamp_ms: head.map_or(0, |h| h.timestamp_ms),
+    };
+    let c = &shared.genesis.consensus;
+    let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    let config = CoreConfig {
+        chain_id: shared.genesis.chain_id.clone(),
+        validators: shared.genesis.validator_set(),
+        local_key: key.public_key(),
+        leader_period: c.leader_period,
+        consensus_timeout_ms: millis(c.consensus_timeout),
+        max_consensus_timeout_ms: millis(c.max_consensus_timeout),
+        checkpoint_interval: c.checkpoint_interval,
+        max_clock_drift_ms: millis(c.max_clock_drift),
+        max_block_transactions: c.max_block_transactions as usize,
+        max_block_bytes: usize::try_from(c.max_block_bytes).unwrap_or(usize::MAX),
+    };
+    info!(height = tip.height, records = records.len(), vote_floor, "starting consensus");
+    let (core, actions) = Core::new(config, Ed25519Signer::new(key), Ed25519Verifier, Start { tip, records, vote_floor })
+        .map_err(|e| NodeError::Setup(format!("consensus configuration is invalid: {e}")))?;
+    Ok((core, actions, counter))
+}
+
+/// On an empty data folder, finds the peers' height, syncs to it and returns the vote
+/// floor; on a used store returns 0.
+async fn bootstrap(shared: &Arc<Shared>, network: &NetworkHandle, host: &mut Host) -> Result<u64, NodeError> {
+    let store = &shared.store;
+    if store.height() > 0 || !store.consensus_records(RECORD_PREFIX)?.is_empty() {
+        return Ok(0);
+    }
+    let wait = shared.genesis.consensus.consensus_timeout.min(Duration::from_secs(5));
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut best: Option<(u64, hashbridge_crypto::PublicKey)> = None;
+    let mut asked = std::collections::BTreeSet::new();
+    while tokio::time::Instant::now() < deadline {
+        for peer in network.connected_peers() {
+            if !asked.insert(peer) {
+                continue;
+            }
+            if let Ok((height, _)) = fetch_head(network, peer).await {
+                if best.is_none_or(|(h, _)| height > h) {
+                    best = Some((height, peer));
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let Some((best_height, peer)) = best.filter(|(h, _)| *h > 0) else {
+        return Ok(0);
+    };
+    let floor = best_height + 2;
+    info!(peers_height = best_height, vote_floor = floor, "data folder is empty but the chain has progressed: syncing, and signing no vote below the floor");
+
+    while store.height() < best_height {
+        let from = store.height() + 1;
+        let blocks = fetch_blocks(network, peer, from).await.map_err(|e| NodeError::Fatal(format!("initial sync from {} failed: {e}", peer.short())))?;
+        if blocks.is_empty() {
+            break;
+        }
+        for (block, certificate) in blocks {
+            host.commit(block, certificate).map_err(|e| NodeError::Fatal(format!("initial sync: {e}")))?;
+        }
+    }
+    shared.update_snapshot(|s| s.best_known_height = best_height);
+    let _ = Input::PendingTransactions { count: 0, now_ms: now_ms() };
+    Ok(floor)
+}

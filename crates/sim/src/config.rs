@@ -117,6 +117,10 @@ pub struct SimConfig {
     pub crashes: bool,
     /// Form and heal partitions during the fault phase.
     pub partitions: bool,
+    /// Wipe the data folder of one crashed honest process, which then restarts with a
+    /// vote floor. Only meaningful without byzantine validators: until it passes the floor
+    /// the process does not vote, so one more faulty validator would stall the chain.
+    pub wipes: bool,
     /// A safety rule switched off in every process, to test the checkers.
     pub weakened: Option<WeakenedRule>,
     pub consensus_timeout_ms: u64,
@@ -138,6 +142,7 @@ impl SimConfig {
             liveness_blocks: 3,
             crashes: true,
             partitions: true,
+            wipes: false,
             weakened: None,
             consensus_timeout_ms: 1_000,
             max_consensus_timeout_ms: 8_000,

@@ -17,6 +17,21 @@ impl Simulation {
         if self.config.partitions {
             self.schedule_partitions(phase);
         }
+        if self.config.wipes {
+            self.schedule_wipe(phase);
+        }
+    }
+
+    /// Wipes one honest process during the first half of the phase; it restarts at the heal
+    /// at the latest.
+    fn schedule_wipe(&mut self, phase: u64) {
+        let honest: Vec<usize> =
+            self.processes.iter().enumerate().filter(|(_, p)| p.is_honest()).map(|(i, _)| i).collect();
+        let Some(process) = honest.get(self.rng.gen_range(0..honest.len().max(1))).copied() else { return };
+        let at = self.rng.gen_range(0..phase / 2);
+        let down_for = self.rng.gen_range(100..3_000);
+        self.schedule(at, Event::Wipe { process });
+        self.schedule((at + down_for).min(phase), Event::Restart { process });
     }
 
     fn schedule_crashes(&mut self, phase: u64) {

@@ -51,6 +51,8 @@ pub struct Process {
     pub live: Option<Live>,
     /// Increases at each crash, so timers and host replies of an earlier run are dropped.
     pub incarnation: u64,
+    /// The vote floor given at the next start; raised when the data folder is wiped.
+    pub vote_floor: u64,
     pub memory: ByzantineMemory,
 }
 

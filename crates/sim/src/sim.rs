@@ -46,6 +46,8 @@ pub(crate) enum Event {
     TransactionArrives { process: usize, transaction: Box<Transaction> },
     NewTransaction,
     Crash { process: usize },
+    /// Crashes a process and deletes its data folder: ledger and records.
+    Wipe { process: usize },
     Restart { process: usize },
     Partition { groups: Option<Vec<u8>> },
     Heal,
@@ -81,6 +83,7 @@ impl Ord for Scheduled {
 pub struct Simulation {
     pub(crate) config: SimConfig,
     pub(crate) consensus: Config,
+    pub(crate) genesis: CommittedTip,
     pub(crate) rng: ChaCha8Rng,
     pub(crate) now: u64,
     queue: BinaryHeap<Reverse<Scheduled>>,
@@ -132,6 +135,7 @@ impl Simulation {
             checks: Checks::new(config.signatures, honest_keys),
             config,
             consensus,
+            genesis,
             rng,
             now: 0,
             queue: BinaryHeap::new(),
@@ -197,6 +201,7 @@ impl Simulation {
             Event::TransactionArrives { process, transaction } => self.transaction_arrives(process, *transaction),
             Event::NewTransaction => self.new_transaction(),
             Event::Crash { process } => self.crash(process),
+            Event::Wipe { process } => self.wipe(process),
             Event::Restart { process } => self.restart(process),
             Event::Partition { groups } => self.network.set_partition(groups),
             Event::Heal => self.heal(),
@@ -214,6 +219,7 @@ impl Simulation {
             Event::TransactionArrives { process, .. } => (5, *process, 0),
             Event::NewTransaction => (6, 0, 0),
             Event::Crash { process } => (7, *process, 0),
+            Event::Wipe { process } => (13, *process, 0),
             Event::Restart { process } => (8, *process, 0),
             Event::Partition { .. } => (9, 0, 0),
             Event::Heal => (10, 0, 0),
@@ -346,6 +352,20 @@ impl Simulation {
         }
     }
 
+    /// Crashes a process and deletes its ledger and records. At restart it gets a vote
+    /// floor two heights above the highest height any process has committed, because it
+    /// may have voted at the height after its own last commit.
+    fn wipe(&mut self, process: usize) {
+        self.crash(process);
+        self.checks.views.on_wipe(process);
+        let floor = self.processes.iter().map(Process::committed_height).max().unwrap_or(0) + 2;
+        if let Some(p) = self.processes.get_mut(process) {
+            p.ledger = Ledger::new(self.genesis);
+            p.records.clear();
+            p.vote_floor = floor;
+        }
+    }
+
     /// Starts a process from its durable state only.
     pub(crate) fn restart(&mut self, process: usize) {
         let Some(p) = self.processes.get_mut(process) else { return };
@@ -354,7 +374,7 @@ impl Simulation {
         }
         let mut config = self.consensus.clone();
         config.local_key = p.public_key();
-        let start = Start { tip: p.ledger.tip(), records: p.records.clone(), vote_floor: 0 };
+        let start = Start { tip: p.ledger.tip(), records: p.records.clone(), vote_floor: p.vote_floor };
         let signer = Ed25519Signer::new(p.key.clone());
         let Ok((mut core, actions)) = Core::new(config, signer, self.verifier.clone(), start) else {
             self.checks.record(Violation {
@@ -451,6 +471,7 @@ fn build_processes(config: &SimConfig, keys: &[KeyPair], rng: &mut ChaCha8Rng, g
         records: Vec::new(),
         live: None,
         incarnation: 0,
+        vote_floor: 0,
         memory: ByzantineMemory::default(),
     };
 

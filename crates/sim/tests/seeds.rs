@@ -78,3 +78,19 @@ fn ten_validators_every_kind() {
         assert_all_pass(10, kind, (seed_count() / 20).max(1));
     }
 }
+
+#[test]
+fn wiped_data_folder() {
+    // A validator whose ledger and records are deleted resyncs, votes only above its floor,
+    // and never contradicts a vote it cast before the wipe.
+    let configs = (0..(seed_count() / 2).max(1))
+        .map(|seed| SimConfig { wipes: true, ..SimConfig::quick(seed, 4, ByzantineKind::None) })
+        .collect();
+    let reports = run_all(configs, 1);
+    let failures: Vec<String> = reports
+        .iter()
+        .filter(|report| !report.passed())
+        .map(|report| format!("seed {}: {:?}", report.seed, report.violations.first()))
+        .collect();
+    assert!(failures.is_empty(), "{} failing seeds: {failures:#?}", failures.len());
+}

@@ -1,4 +1,5 @@
 use std::path::{Path, PathBuf};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use hashbridge_crypto::merkle::{self, Frontier, ProofError, SubtreeHashes};
 use hashbridge_crypto::Hash32;
@@ -82,18 +83,25 @@ impl Canonical for FrontierRecord {
     const NAME: &'static str = "log frontier";
 }
 
-/// The RocksDB store of one node.
+/// The RocksDB store of one node. It is shared between the runtime, which commits, and
+/// the API, which reads; the cached head and frontier sit behind one lock so readers see
+/// them change together.
 pub struct Store {
     db: DB,
     path: PathBuf,
     genesis_hash: Hash32,
+    tip: RwLock<Tip>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Tip {
     head: Option<Head>,
     frontier: Frontier,
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("path", &self.path).field("head", &self.head).finish_non_exhaustive()
+        f.debug_struct("Store").field("path", &self.path).field("head", &self.head()).finish_non_exhaustive()
     }
 }
 
@@ -121,7 +129,7 @@ impl Store {
         let db = DB::open_cf_descriptors(&options, path, families)
             .map_err(|source| StorageError::Rocks { path: path.to_path_buf(), source })?;
 
-        let mut store = Store { db, path: path.to_path_buf(), genesis_hash, head: None, frontier: Frontier::default() };
+        let mut store = Store { db, path: path.to_path_buf(), genesis_hash, tip: RwLock::new(Tip::default()) };
         store.initialize_or_check_identity()?;
         store.load_head()?;
         store.check_integrity()?;
@@ -136,24 +144,40 @@ impl Store {
         self.genesis_hash
     }
 
+    fn tip(&self) -> RwLockReadGuard<'_, Tip> {
+        // A writer never panics while holding the lock, so a poisoned lock still holds a
+        // consistent tip.
+        self.tip.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn tip_mut(&self) -> RwLockWriteGuard<'_, Tip> {
+        self.tip.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// The latest committed block, or `None` before block 1.
     pub fn head(&self) -> Option<Head> {
-        self.head
+        self.tip().head
     }
 
     /// Height of the latest committed block, 0 before block 1.
     pub fn height(&self) -> u64 {
-        self.head.map_or(0, |h| h.height)
+        self.head().map_or(0, |h| h.height)
     }
 
     /// Hash of the latest committed block, or the genesis hash before block 1.
     pub fn head_hash(&self) -> Hash32 {
-        self.head.map_or(self.genesis_hash, |h| h.hash)
+        self.head().map_or(self.genesis_hash, |h| h.hash)
     }
 
     /// The anchor log's frontier after the latest committed block.
-    pub fn frontier(&self) -> &Frontier {
-        &self.frontier
+    pub fn frontier(&self) -> Frontier {
+        self.tip().frontier.clone()
+    }
+
+    /// The head and the log frontier, read together.
+    pub fn head_and_frontier(&self) -> (Option<Head>, Frontier) {
+        let tip = self.tip();
+        (tip.head, tip.frontier.clone())
     }
 
     fn rocks(&self) -> impl Fn(rocksdb::Error) -> StorageError + '_ {
@@ -207,19 +231,21 @@ impl Store {
     }
 
     fn load_head(&mut self) -> Result<(), StorageError> {
-        self.head = self.get_decoded::<Head>(CF_META, KEY_HEAD)?;
-        self.frontier = match self.get_decoded::<FrontierRecord>(CF_META, KEY_FRONTIER)? {
+        let head = self.get_decoded::<Head>(CF_META, KEY_HEAD)?;
+        let frontier = match self.get_decoded::<FrontierRecord>(CF_META, KEY_FRONTIER)? {
             None => Frontier::default(),
             Some(record) => Frontier::from_parts(record.size, record.peaks).ok_or_else(|| self.corrupt("log frontier has the wrong number of peaks for its size"))?,
         };
+        *self.tip_mut() = Tip { head, frontier };
         Ok(())
     }
 
     /// Checks that the head block, its certificate, the block index and the log frontier
     /// agree, and that nothing was written past the head.
     fn check_integrity(&self) -> Result<(), StorageError> {
-        let Some(head) = self.head else {
-            if self.frontier.size() != 0 {
+        let (head, frontier) = self.head_and_frontier();
+        let Some(head) = head else {
+            if frontier.size() != 0 {
                 return Err(self.corrupt("the log has entries but no block is recorded as head"));
             }
             return Ok(());
@@ -235,11 +261,11 @@ impl Store {
         if certificate.block_hash != head.hash {
             return Err(self.corrupt(format!("certificate at height {} is for another block", head.height)));
         }
-        if self.frontier.size() != header.log_size || self.frontier.root() != header.log_root {
+        if frontier.size() != header.log_size || frontier.root() != header.log_root {
             return Err(self.corrupt(format!(
                 "anchor log has size {} and root {}, but head block {} records size {} and root {}",
-                self.frontier.size(),
-                self.frontier.root(),
+                frontier.size(),
+                frontier.root(),
                 head.height,
                 header.log_size,
                 header.log_root
@@ -264,8 +290,8 @@ impl Store {
     }
 
     /// Writes a committed block, its certificate and everything its execution changed in
-    /// one synced batch, then advances the head.
-    pub fn commit_block(&mut self, certified: &CertifiedBlock, execution: &BlockExecution) -> Result<(), StorageError> {
+    /// one synced batch, then advances the head. Only one caller may commit at a time.
+    pub fn commit_block(&self, certified: &CertifiedBlock, execution: &BlockExecution) -> Result<(), StorageError> {
         let header = &certified.block.header;
         let height = header.height;
         if height != self.height() + 1 || header.parent_hash != self.head_hash() {
@@ -306,8 +332,7 @@ impl Store {
         batch.put_cf(meta, KEY_FRONTIER, codec::encode(&frontier));
 
         self.write_synced(batch)?;
-        self.head = Some(head);
-        self.frontier = execution.frontier.clone();
+        *self.tip_mut() = Tip { head: Some(head), frontier: execution.frontier.clone() };
         Ok(())
     }
 
@@ -351,8 +376,9 @@ impl Store {
 
     /// The inclusion proof of log entry `index` in the log of `tree_size` entries.
     pub fn inclusion_proof(&self, index: u64, tree_size: u64) -> Result<Vec<Hash32>, StorageError> {
-        if tree_size > self.frontier.size() {
-            return Err(self.corrupt(format!("proof requested for log size {tree_size}, beyond the log's size {}", self.frontier.size())));
+        let log_size = self.frontier().size();
+        if tree_size > log_size {
+            return Err(self.corrupt(format!("proof requested for log size {tree_size}, beyond the log's size {log_size}")));
         }
         merkle::inclusion_proof(self, index, tree_size).map_err(|e| match e {
             ProofError::Source(source) => source,

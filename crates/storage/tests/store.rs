@@ -58,7 +58,7 @@ fn commit(store: &mut Store, chain: &Chain, txs: Vec<Transaction>) -> BlockExecu
     let ctx = LedgerContext::from_genesis(&chain.genesis);
     let height = store.height() + 1;
     let ids: Vec<(Hash32, &Transaction)> = txs.iter().map(|tx| (check_includable(&ctx, &*store, height, tx).unwrap(), tx)).collect();
-    let execution = execute_block(&ctx, &*store, store.frontier(), height, 1000 + height, &ids).unwrap();
+    let execution = execute_block(&ctx, &*store, &store.frontier(), height, 1000 + height, &ids).unwrap();
     let header = BlockHeader {
         height,
         parent_hash: store.head_hash(),

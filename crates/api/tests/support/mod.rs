@@ -128,7 +128,13 @@ impl ApiBackend for FakeBackend {
             public_key: node_key().public_key(),
             weight: 1,
         };
-        MembersView { validators: vec![member], observers: vec![], total_weight: 1, quorum_weight: 1, faults_tolerated: 0 }
+        MembersView {
+            validators: vec![member],
+            observers: vec![],
+            total_weight: 1,
+            quorum_weight: 1,
+            faults_tolerated: 0,
+        }
     }
 
     fn metrics(&self) -> String {

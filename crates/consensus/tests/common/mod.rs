@@ -117,7 +117,7 @@ impl Harness {
         let header = BlockHeader {
             height,
             parent_hash,
-            timestamp_ms: GENESIS_MS + u64::from(height) * 10 + u64::from(salt),
+            timestamp_ms: GENESIS_MS + height * 10 + u64::from(salt),
             proposer: self.key(proposer),
             transaction_root: transaction_root(&transactions),
             transaction_count: 1,

@@ -1,6 +1,6 @@
 //! Helpers shared by the network tests: keys, configs and polling with generous timeouts.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use std::net::SocketAddr;
 use std::time::Duration;
