@@ -39,6 +39,156 @@ pub enum Command {
     /// Hash reports into commitments.
     #[command(subcommand)]
     Report(ReportCommand),
+    /// Run a node.
+    #[command(subcommand)]
+    Node(NodeCommand),
+    /// Hash a report locally, anchor its commitment, and save its package and receipt.
+    Anchor(AnchorArgs),
+    /// Hash a report locally and ask a node whether its commitment is anchored.
+    Verify(VerifyArgs),
+    /// Check receipts offline.
+    #[command(subcommand)]
+    Receipt(ReceiptCommand),
+    /// Revoke an anchored report.
+    Revoke(RevokeArgs),
+    /// Anchor a corrected report and mark the old one as superseded by it.
+    Supersede(SupersedeArgs),
+    /// Show a node's height, view, peers and sync state.
+    Status {
+        /// Base URL of the node's API.
+        #[arg(long, default_value = "http://127.0.0.1:20200")]
+        node: String,
+    },
+    /// Run the whole flow on a local chain: anchor in Shenzhen, verify in Hong Kong.
+    Demo(crate::demo::DemoArgs),
+    /// Measure committed anchors per second and commit latency on a local 4-validator chain.
+    Bench(crate::bench::BenchArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NodeCommand {
+    /// Start a node from its config file; stops cleanly on SIGINT or SIGTERM.
+    Run {
+        /// Node config file written by `hashbridge chain new`.
+        #[arg(long)]
+        config: PathBuf,
+    },
+}
+
+/// Options shared by the commands that sign and send a transaction.
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// Base URL of the node's API.
+    #[arg(long, default_value = "http://127.0.0.1:20200")]
+    pub node: String,
+    /// The institution's account key file.
+    #[arg(long)]
+    pub key: PathBuf,
+    /// Number of blocks for which the transaction stays valid.
+    #[arg(long, default_value_t = 100)]
+    pub valid_for: u64,
+    /// Seconds to wait for the commit.
+    #[arg(long, default_value_t = 60)]
+    pub wait: u64,
+}
+
+impl SendArgs {
+    fn options(&self) -> crate::anchoring::SendOptions {
+        crate::anchoring::SendOptions {
+            node: self.node.clone(),
+            key: self.key.clone(),
+            valid_for: self.valid_for,
+            wait: std::time::Duration::from_secs(self.wait),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct AnchorArgs {
+    /// The report file.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub send: SendArgs,
+    /// Hash the RFC 8785 canonical form of a JSON report.
+    #[arg(long)]
+    pub json: bool,
+    /// Report kind, such as credit.personal or credit.corporate.
+    #[arg(long, default_value = "credit.personal")]
+    pub kind: String,
+    /// Expiry of the report, in milliseconds since the Unix epoch.
+    #[arg(long)]
+    pub expires_at_ms: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The report file received.
+    pub file: PathBuf,
+    /// The report package that came with it; defaults to FILE.hbpkg.json.
+    #[arg(long)]
+    pub package: Option<PathBuf>,
+    /// Base URL of the verifier's own node.
+    #[arg(long, default_value = "http://127.0.0.1:20200")]
+    pub node: String,
+    /// Also check the node's receipt against this genesis file.
+    #[arg(long)]
+    pub genesis: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReceiptCommand {
+    /// Check a receipt against the genesis file, with no node involved.
+    Verify {
+        /// Receipt file saved by `hashbridge anchor`.
+        receipt: PathBuf,
+        /// The chain's genesis file.
+        #[arg(long)]
+        genesis: PathBuf,
+        /// The report, to recompute its commitment instead of trusting the receipt's.
+        #[arg(long, requires = "package")]
+        report: Option<PathBuf>,
+        /// The report's package, which holds the salt.
+        #[arg(long, requires = "report")]
+        package: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ReasonArg {
+    IssuedInError,
+    Withdrawn,
+    Disputed,
+    Fraud,
+    Other,
+}
+
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    /// The commitment as hex, or the report package file.
+    pub commitment: String,
+    #[command(flatten)]
+    pub send: SendArgs,
+    /// Why the report is revoked.
+    #[arg(long, value_enum)]
+    pub reason: ReasonArg,
+}
+
+#[derive(Debug, Args)]
+pub struct SupersedeArgs {
+    /// The old commitment as hex, or the old report's package file.
+    #[arg(long)]
+    pub old: String,
+    /// The corrected report file.
+    #[arg(long)]
+    pub new: PathBuf,
+    #[command(flatten)]
+    pub send: SendArgs,
+    /// Hash the RFC 8785 canonical form of a JSON report.
+    #[arg(long)]
+    pub json: bool,
+    /// Report kind of the corrected report.
+    #[arg(long, default_value = "credit.personal")]
+    pub kind: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -146,7 +296,48 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Keys(KeysCommand::Show { file }) => keys_show(format, &file),
         Command::Genesis(GenesisCommand::Check { file }) => genesis_check(format, &file),
         Command::Report(ReportCommand::Hash(args)) => report_hash(format, &args),
+        Command::Node(NodeCommand::Run { config }) => return node_run(&config),
+        Command::Anchor(args) => {
+            return crate::anchoring::anchor(format, &args.send.options(), &args.file, args.json, &args.kind, args.expires_at_ms);
+        }
+        Command::Verify(args) => {
+            let package = args.package.clone().unwrap_or_else(|| crate::anchoring::package_path_for(&args.file));
+            return crate::anchoring::verify(format, &args.node, &args.file, &package, args.genesis.as_deref());
+        }
+        Command::Receipt(ReceiptCommand::Verify { receipt, genesis, report, package }) => {
+            return crate::anchoring::receipt_verify(format, &receipt, &genesis, report.as_deref(), package.as_deref());
+        }
+        Command::Revoke(args) => {
+            let commitment = crate::anchoring::commitment_argument(&args.commitment)?;
+            return crate::anchoring::revoke(format, &args.send.options(), commitment, reason(args.reason));
+        }
+        Command::Supersede(args) => {
+            let old = crate::anchoring::commitment_argument(&args.old)?;
+            return crate::anchoring::supersede(format, &args.send.options(), old, &args.new, args.json, &args.kind);
+        }
+        Command::Status { node } => return crate::anchoring::status(format, &node),
+        Command::Demo(args) => return crate::demo::run(format, &args),
+        Command::Bench(args) => return crate::bench::run(format, &args),
     }?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn reason(arg: ReasonArg) -> hashbridge_types::RevocationReason {
+    use hashbridge_types::RevocationReason as R;
+    match arg {
+        ReasonArg::IssuedInError => R::IssuedInError,
+        ReasonArg::Withdrawn => R::Withdrawn,
+        ReasonArg::Disputed => R::Disputed,
+        ReasonArg::Fraud => R::Fraud,
+        ReasonArg::Other => R::Other,
+    }
+}
+
+fn node_run(config: &Path) -> anyhow::Result<ExitCode> {
+    let node_config = hashbridge_config::NodeConfig::load(config)?;
+    hashbridge_node::init_logging(&node_config.log);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(hashbridge_node::run(config))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,8 +1,13 @@
 //! The `hashbridge` command. Argument parsing and output live here; the work is done by
 //! the library crates.
 
+mod anchoring;
+mod bench;
+mod client;
 mod commands;
+mod demo;
 mod output;
+mod processes;
 
 use clap::Parser;
 

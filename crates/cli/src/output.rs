@@ -10,6 +10,9 @@ pub enum OutputFormat {
     Text,
     /// One JSON document on standard output, for scripts.
     Json,
+    /// Nothing; used when one command runs another inside its own output.
+    #[value(skip)]
+    Silent,
 }
 
 /// Prints `value` as pretty JSON, or calls `text` to print it for a person.
@@ -17,6 +20,7 @@ pub fn emit<T: Serialize>(format: OutputFormat, value: &T, text: impl FnOnce(&T)
     match format {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(value)?),
         OutputFormat::Text => text(value),
+        OutputFormat::Silent => {}
     }
     Ok(())
 }

@@ -8,7 +8,7 @@ use hashbridge_types::{ValidatorSet, VotePhase};
 use crate::message::{view_change_digest, vote_digest, PreparedCertificate, Vote, ViewChangeProof};
 use crate::signer::Verifier;
 
-/// What a certificate check needs from the core.
+/// The parts of the core a certificate check reads.
 pub(crate) struct Checker<'a, V> {
     pub chain_id: &'a str,
     pub validators: &'a ValidatorSet,

@@ -29,7 +29,7 @@ pub struct Config {
     pub max_block_bytes: usize,
 }
 
-/// Why a configuration cannot run.
+/// The reason a configuration cannot run.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ConfigError {
     #[error("chain id is invalid: {0}")]
@@ -90,7 +90,7 @@ impl Config {
         Ok(())
     }
 
-    /// The view timer for `view`: `consensus_timeout_ms * 1.5^view`, capped.
+    /// Computes the view timer for `view`: `consensus_timeout_ms * 1.5^view`, capped.
     pub fn view_timeout_ms(&self, view: u64) -> u64 {
         let mut timeout = self.consensus_timeout_ms;
         let mut remaining = view;
@@ -101,7 +101,7 @@ impl Config {
         timeout.min(self.max_consensus_timeout_ms)
     }
 
-    /// The leader of `height` at `view`: `(height / leader_period + view) mod n`.
+    /// Returns the leader of `height` at `view`: `(height / leader_period + view) mod n`.
     pub fn leader(&self, height: u64, view: u64) -> Option<PublicKey> {
         let count = self.validators.len() as u64;
         if count == 0 || self.leader_period == 0 {

@@ -1,9 +1,9 @@
-//! Why the core rejected a message, a proposal or a synced block.
+//! Errors for rejected messages, proposals and synced blocks.
 
 use hashbridge_crypto::{Hash32, PublicKey};
 use thiserror::Error;
 
-/// Why a block failed the core's own checks (the host re-executes it separately).
+/// A failed check of the core on a block. The host re-executes the block separately.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ProposalError {
     #[error("block height is {found}, expected {expected}")]
@@ -32,7 +32,7 @@ pub enum ProposalError {
     NotRequiredBlock { expected: Hash32, found: Hash32 },
 }
 
-/// Why a peer's message was rejected.
+/// The reason a peer's message was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum MessageError {
     #[error("sender {peer} is not a validator")]
@@ -50,8 +50,8 @@ pub enum MessageError {
 }
 
 impl MessageError {
-    /// The peer that sent the rejected message; synced blocks come through the host and
-    /// have none.
+    /// Returns the peer that sent the rejected message. Synced blocks come through the
+    /// host and have none.
     pub fn peer(&self) -> Option<PublicKey> {
         match self {
             MessageError::UnknownSender { peer }

@@ -5,8 +5,8 @@
 //! emits both in one persist-then-send action, so no vote leaves the node before its record
 //! is durable. Asked again for the same vote, the guard signs it again (ed25519 signing is
 //! deterministic, so the bytes are identical). Asked for a different block, it returns
-//! [`VoteGuardError::Conflict`]. Restored from the persisted records at start, the promise
-//! holds across restarts.
+//! [`VoteGuardError::Conflict`]. The guard is restored from the persisted records at
+//! start, so the promise survives restarts.
 //!
 //! The vote floor covers a node whose data folder was wiped: it lost its records, so it
 //! signs nothing below a height it cannot have voted on before.
@@ -49,7 +49,7 @@ pub struct VoteRecord {
     pub block_hash: Hash32,
 }
 
-/// Why the guard did not sign.
+/// The reason the guard did not sign.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum VoteGuardError {
     #[error("rejected {kind} vote for block {requested} at height {height} view {view}: already voted for block {voted}")]
@@ -100,12 +100,12 @@ impl<S: Signer> VoteGuard<S> {
         self.signer.public_key()
     }
 
-    /// The lowest height at which the guard signs votes.
+    /// Returns the lowest height at which the guard signs votes.
     pub fn floor(&self) -> u64 {
         self.floor
     }
 
-    /// The block recorded for (height, view, kind), if any.
+    /// Returns the block recorded for (height, view, kind), if any.
     pub fn recorded(&self, height: u64, view: u64, kind: VoteKind) -> Option<Hash32> {
         self.votes.get(&(height, view, kind)).copied()
     }

@@ -112,7 +112,7 @@ impl Canonical for SignedMessage {
     const NAME: &'static str = "consensus message";
 }
 
-/// What a validator signs for a message other than a Prepare or Commit vote.
+/// The statement a validator signs for a message other than a Prepare or Commit vote.
 #[derive(Clone, PartialEq, Eq, Debug, Encode)]
 pub enum Statement<'a> {
     PrePrepare { chain_id: &'a str, height: u64, view: u64, block_hash: Hash32 },
@@ -123,25 +123,26 @@ pub enum Statement<'a> {
 }
 
 impl Statement<'_> {
-    /// The 32-byte digest that is signed.
+    /// Computes the 32-byte digest that is signed.
     pub fn digest(&self) -> Hash32 {
         Domain::ConsensusMessage.hash(&codec::encode(self))
     }
 }
 
-/// The digest a Prepare or Commit vote signs.
+/// Computes the digest a Prepare or Commit vote signs.
 pub fn vote_digest(chain_id: &str, phase: VotePhase, vote: &Vote) -> Hash32 {
     VoteStatement { chain_id, phase, height: vote.height, view: vote.view, block_hash: vote.block_hash }.digest()
 }
 
-/// The digest a ViewChange signs; a relayed [`ViewChangeProof`] verifies against the same one.
+/// Computes the digest a ViewChange signs. A relayed [`ViewChangeProof`] verifies against
+/// the same digest.
 pub fn view_change_digest(chain_id: &str, height: u64, view: u64, prepared: Option<&PreparedCertificate>) -> Hash32 {
     let prepared = prepared.map(|certificate| (certificate.view, certificate.block_hash));
     Statement::ViewChange { chain_id, height, view, prepared }.digest()
 }
 
 impl ConsensusMessage {
-    /// The digest the sender signs for this message under `chain_id`.
+    /// Computes the digest the sender signs for this message under `chain_id`.
     pub fn digest(&self, chain_id: &str) -> Hash32 {
         match self {
             ConsensusMessage::PrePrepare(p) => {
@@ -166,7 +167,7 @@ impl ConsensusMessage {
         }
     }
 
-    /// The height the message is about.
+    /// Returns the height the message is about.
     pub fn height(&self) -> u64 {
         match self {
             ConsensusMessage::PrePrepare(p) => p.height,
@@ -178,7 +179,7 @@ impl ConsensusMessage {
         }
     }
 
-    /// The view the message is about; checkpoints and status messages have none.
+    /// Returns the view the message is about. Checkpoints and status messages have none.
     pub fn view(&self) -> Option<u64> {
         match self {
             ConsensusMessage::PrePrepare(p) => Some(p.view),
@@ -189,7 +190,7 @@ impl ConsensusMessage {
         }
     }
 
-    /// A short lowercase name for diagnostics.
+    /// Returns a short lowercase name for diagnostics.
     pub fn kind(&self) -> &'static str {
         match self {
             ConsensusMessage::PrePrepare(_) => "pre-prepare",

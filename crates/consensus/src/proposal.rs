@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::error::ProposalError;
 use crate::io::CommittedTip;
 
-/// What the block must be, beyond extending the committed chain.
+/// The requirement on a block beyond extending the committed chain.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Expectation {
     /// A new block from `leader`, whose timestamp must fit the local clock.

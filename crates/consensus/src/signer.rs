@@ -16,6 +16,10 @@ pub trait Signer {
 }
 
 /// Checks signatures made by validators.
+///
+/// The core checks each message's signature once, when the message arrives. A host that
+/// batch-verifies incoming messages can pass a verifier that looks up the batch results,
+/// as the simulator's caching verifier does.
 pub trait Verifier {
     /// Returns true when `signature` is `key`'s valid signature over `digest`.
     fn verify(&self, key: &PublicKey, digest: &Hash32, signature: &Signature) -> bool;

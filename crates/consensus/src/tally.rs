@@ -11,7 +11,7 @@ use hashbridge_types::block::ValidatorSignature;
 
 use crate::message::SignedMessage;
 
-/// What happened to an inserted vote.
+/// The outcome of inserting a vote.
 #[derive(Debug)]
 pub(crate) enum Insert {
     New,
@@ -44,21 +44,21 @@ impl VoteTally {
         }
     }
 
-    /// The total weight of validators that voted for `block_hash`.
+    /// Sums the weight of validators that voted for `block_hash`.
     pub(crate) fn weight(&self, phase: VotePhase, view: u64, block_hash: &Hash32, validators: &ValidatorSet) -> u64 {
         self.voters_for(phase, view, block_hash)
             .filter_map(|cast| validators.weight_of(&cast.message.sender))
             .fold(0u64, u64::saturating_add)
     }
 
-    /// The signatures of the votes for `block_hash`, ordered by validator key.
+    /// Collects the signatures of the votes for `block_hash`, ordered by validator key.
     pub(crate) fn signatures(&self, phase: VotePhase, view: u64, block_hash: &Hash32) -> Vec<ValidatorSignature> {
         self.voters_for(phase, view, block_hash)
             .map(|cast| ValidatorSignature { validator: cast.message.sender, signature: cast.message.signature })
             .collect()
     }
 
-    /// Every (view, block) whose votes in `phase` reach `quorum`, lowest view first.
+    /// Lists every (view, block) whose votes in `phase` reach `quorum`, lowest view first.
     pub(crate) fn quorums(&self, phase: VotePhase, quorum: u64, validators: &ValidatorSet) -> Vec<(u64, Hash32)> {
         let mut found = Vec::new();
         for ((view, vote_phase), voters) in &self.votes {
