@@ -230,19 +230,31 @@ async fn bootstrap(shared: &Arc<Shared>, network: &NetworkHandle, host: &mut Hos
     let deadline = tokio::time::Instant::now() + wait;
     let mut best: Option<(u64, hashbridge_crypto::PublicKey)> = None;
     let mut asked = std::collections::BTreeSet::new();
+    // Head requests run concurrently and end at the deadline. A peer that is still in its
+    // own bootstrap does not serve requests, so asking peers one after another would delay
+    // the start by the network request timeout for each such peer.
+    let mut requests = tokio::task::JoinSet::new();
     while tokio::time::Instant::now() < deadline {
         for peer in network.connected_peers() {
-            if !asked.insert(peer) {
-                continue;
-            }
-            if let Ok((height, _)) = fetch_head(network, peer).await {
-                if best.is_none_or(|(h, _)| height > h) {
-                    best = Some((height, peer));
-                }
+            if asked.insert(peer) {
+                let network = network.clone();
+                requests.spawn(async move { (peer, fetch_head(&network, peer).await) });
             }
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        let tick = tokio::time::sleep(Duration::from_millis(200));
+        tokio::pin!(tick);
+        loop {
+            tokio::select! {
+                Some(Ok((peer, Ok((height, _))))) = requests.join_next() => {
+                    if best.is_none_or(|(h, _)| height > h) {
+                        best = Some((height, peer));
+                    }
+                }
+                () = &mut tick => break,
+            }
+        }
     }
+    requests.abort_all();
     let Some((best_height, peer)) = best.filter(|(h, _)| *h > 0) else {
         return Ok(0);
     };

@@ -121,6 +121,8 @@ pub struct SimConfig {
     /// vote floor. Only meaningful without byzantine validators: until it passes the floor
     /// the process does not vote, so one more faulty validator would stall the chain.
     pub wipes: bool,
+    /// Print every action of every process to stderr, for replaying a failing seed.
+    pub verbose: bool,
     /// A safety rule switched off in every process, to test the checkers.
     pub weakened: Option<WeakenedRule>,
     pub consensus_timeout_ms: u64,
@@ -143,6 +145,7 @@ impl SimConfig {
             crashes: true,
             partitions: true,
             wipes: false,
+            verbose: false,
             weakened: None,
             consensus_timeout_ms: 1_000,
             max_consensus_timeout_ms: 8_000,

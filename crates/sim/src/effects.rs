@@ -16,6 +16,9 @@ const MAX_BLOCKS_PER_FETCH: usize = 16;
 impl Simulation {
     pub(crate) fn execute(&mut self, process: usize, action: Action) {
         self.trace_action(&action);
+        if self.config.verbose {
+            eprintln!("{:>6} p{process} {}", self.now, crate::verbose::describe(&action));
+        }
         match action {
             Action::Send(outbound) => self.route(process, outbound),
             Action::PersistThenSend { sequence, records, message } => {

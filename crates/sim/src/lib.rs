@@ -30,6 +30,7 @@ pub mod report;
 pub mod runner;
 pub mod sim;
 pub mod transactions;
+pub mod verbose;
 pub mod verifier;
 
 pub use crate::config::{ByzantineKind, SignatureCheck, SimConfig};

@@ -32,6 +32,9 @@ struct Args {
     /// Worker threads.
     #[arg(long, default_value_t = 2)]
     threads: usize,
+    /// With --seed: print every action of every process to stderr.
+    #[arg(long, requires = "seed")]
+    verbose: bool,
     /// Output format: text or json.
     #[arg(long, default_value = "text")]
     output: String,
@@ -104,7 +107,7 @@ fn replay(seed: u64, args: &Args, signatures: SignatureCheck) -> anyhow::Result<
         [None] => random_kind(seed),
         _ => bail!("--seed replays one run; pass one byzantine kind or random, not all"),
     };
-    let config = SimConfig { signatures, ..SimConfig::standard(seed, args.validators, kind) };
+    let config = SimConfig { signatures, verbose: args.verbose, ..SimConfig::standard(seed, args.validators, kind) };
     let report = hashbridge_sim::run(config);
     println!("{}", serde_json::to_string_pretty(&report).context("encoding the report failed")?);
     if !report.passed() {

@@ -112,6 +112,18 @@ pub struct Stats {
     pub undecodable: u64,
 }
 
+/// The state of one process at the end of a run, for diagnosing a failure.
+#[derive(Clone, Debug, Serialize)]
+pub struct ProcessSummary {
+    pub validator: usize,
+    pub role: String,
+    pub running: bool,
+    pub committed_height: u64,
+    pub view: u64,
+    pub changing_to: Option<u64>,
+    pub pending_transactions: u64,
+}
+
 /// The outcome of one seed.
 #[derive(Clone, Debug, Serialize)]
 pub struct RunReport {
@@ -129,6 +141,7 @@ pub struct RunReport {
     pub violations: Vec<Violation>,
     /// SHA-256 over the run's events and actions; equal for equal seeds.
     pub trace_hash: String,
+    pub processes: Vec<ProcessSummary>,
 }
 
 impl RunReport {
@@ -139,6 +152,7 @@ impl RunReport {
         checks: Checks,
         trace_hash: Hash32,
         end_ms: u64,
+        processes: Vec<ProcessSummary>,
     ) -> Self {
         RunReport {
             seed: config.seed,
@@ -152,6 +166,7 @@ impl RunReport {
             violation_count: checks.violation_count,
             violations: checks.violations,
             trace_hash: trace_hash.to_hex(),
+            processes,
         }
     }
 

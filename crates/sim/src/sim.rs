@@ -430,7 +430,21 @@ impl Simulation {
             });
         }
         let trace_hash = Hash32(self.trace.clone().finalize().into());
-        RunReport::new(&self.config, &heights, self.stats.clone(), self.checks, trace_hash, self.now)
+        let processes = self.processes.iter().map(summarize).collect();
+        RunReport::new(&self.config, &heights, self.stats.clone(), self.checks, trace_hash, self.now, processes)
+    }
+}
+
+fn summarize(process: &Process) -> crate::report::ProcessSummary {
+    let status = process.live.as_ref().map(|live| live.core.status());
+    crate::report::ProcessSummary {
+        validator: process.validator,
+        role: format!("{:?}", process.role),
+        running: process.live.is_some(),
+        committed_height: process.committed_height(),
+        view: status.map_or(0, |s| s.view),
+        changing_to: status.and_then(|s| s.changing_to),
+        pending_transactions: status.map_or(0, |s| s.pending_transactions),
     }
 }
 
