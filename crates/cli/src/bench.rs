@@ -28,9 +28,6 @@ use crate::output::{emit, OutputFormat};
 use crate::processes::LocalChain;
 
 const INSTITUTIONS: [&str; 4] = ["sz-credit", "hk-bank", "qh-credit", "hk-credit"];
-/// Submitted but not yet committed transactions allowed before clients wait; it keeps the
-/// load below the mempool limit so the benchmark measures commits, not rejections.
-const MAX_IN_FLIGHT: u64 = 8000;
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
@@ -43,6 +40,14 @@ pub struct BenchArgs {
     /// Anchors per transaction; 1 sends `Anchor`, more sends `AnchorBatch`.
     #[arg(long, default_value_t = 1)]
     pub batch: usize,
+    /// Target submission rate in transactions per second over all clients; 0 submits as
+    /// fast as the in-flight limit allows.
+    #[arg(long, default_value_t = 0)]
+    pub rate: u64,
+    /// Submitted but not yet committed transactions allowed before clients wait. It keeps
+    /// the load below the mempool limit, so the run measures commits rather than rejections.
+    #[arg(long, default_value_t = 8000)]
+    pub max_in_flight: u64,
     /// Folder for the chain; a temporary folder, removed afterwards, when omitted.
     #[arg(long)]
     pub dir: Option<PathBuf>,
@@ -52,6 +57,8 @@ pub struct BenchArgs {
 pub struct BenchReport {
     pub machine: Machine,
     pub clients: usize,
+    pub target_rate: u64,
+    pub max_in_flight: u64,
     pub anchors_per_transaction: usize,
     pub load_seconds: f64,
     pub submitted_transactions: u64,
@@ -112,7 +119,8 @@ pub fn run(format: OutputFormat, args: &BenchArgs) -> anyhow::Result<ExitCode> {
 
 fn print_report(r: &BenchReport) {
     println!("machine:             {} ({} cores, {} GiB, {})", r.machine.cpu, r.machine.cores, r.machine.memory_gib, r.machine.os);
-    println!("load:                {} clients for {:.1}s, {} anchors per transaction", r.clients, r.load_seconds, r.anchors_per_transaction);
+    let rate = if r.target_rate == 0 { "as fast as possible".to_string() } else { format!("{} tx/s target", r.target_rate) };
+    println!("load:                {} clients for {:.1}s, {} anchors per transaction, {rate}, at most {} in flight", r.clients, r.load_seconds, r.anchors_per_transaction, r.max_in_flight);
     println!("transactions:        {} submitted, {} committed, {} submissions rejected", r.submitted_transactions, r.committed_transactions, r.rejected_submissions);
     println!("committed anchors:   {} in {} blocks", r.committed_anchors, r.blocks);
     println!("throughput:          {:.0} anchors/s", r.anchors_per_second);
@@ -152,7 +160,8 @@ fn run_in(args: &BenchArgs, dir: &std::path::Path) -> anyhow::Result<BenchReport
         let shared = shared.clone();
         let chain_id = status.chain_id.clone();
         let batch = args.batch.max(1);
-        clients.push(std::thread::spawn(move || submit_loop(&api, &key, &chain_id, batch, &shared)));
+        let load = Load { batch, max_in_flight: args.max_in_flight, interval: per_client_interval(args.rate, args.clients.max(1)) };
+        clients.push(std::thread::spawn(move || submit_loop(&api, &key, &chain_id, load, &shared)));
     }
     std::thread::sleep(Duration::from_secs(args.duration));
     shared.stop.store(true, Ordering::SeqCst);
@@ -183,6 +192,8 @@ fn run_in(args: &BenchArgs, dir: &std::path::Path) -> anyhow::Result<BenchReport
     Ok(BenchReport {
         machine: machine(),
         clients: args.clients,
+        target_rate: args.rate,
+        max_in_flight: args.max_in_flight,
         anchors_per_transaction: args.batch.max(1),
         load_seconds,
         submitted_transactions: shared.submitted_count.load(Ordering::SeqCst),
@@ -207,14 +218,36 @@ fn random_commitment() -> Hash32 {
     Hash32(bytes)
 }
 
-fn submit_loop(api: &str, key: &KeyPair, chain_id: &str, batch: usize, shared: &Shared) {
+/// How one client paces its submissions.
+#[derive(Debug, Clone, Copy)]
+struct Load {
+    batch: usize,
+    max_in_flight: u64,
+    /// Time between two submissions of this client; `None` for no pacing.
+    interval: Option<Duration>,
+}
+
+fn per_client_interval(rate: u64, clients: usize) -> Option<Duration> {
+    (rate > 0).then(|| Duration::from_secs_f64(clients as f64 / rate as f64))
+}
+
+fn submit_loop(api: &str, key: &KeyPair, chain_id: &str, load: Load, shared: &Shared) {
     let Ok(http) = reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build() else { return };
     let url = format!("{api}/v1/transactions");
+    let batch = load.batch;
+    let mut next_send = Instant::now();
     while !shared.stop.load(Ordering::Relaxed) {
         let in_flight = shared.submitted_count.load(Ordering::Relaxed).saturating_sub(shared.committed_count.load(Ordering::Relaxed));
-        if in_flight > MAX_IN_FLIGHT {
+        if in_flight > load.max_in_flight {
             std::thread::sleep(Duration::from_millis(5));
             continue;
+        }
+        if let Some(interval) = load.interval {
+            let now = Instant::now();
+            if next_send > now {
+                std::thread::sleep(next_send - now);
+            }
+            next_send += interval;
         }
         let mut records: Vec<AnchorRecord> = (0..batch).map(|_| random_record()).collect();
         let action = match (batch, records.pop()) {

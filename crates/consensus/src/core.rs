@@ -375,13 +375,19 @@ impl<S: Signer, V: Verifier> Core<S, V> {
 
     /// Keeps exactly one timer armed for (height, view) while work is waiting, and none
     /// while the chain is idle.
+    ///
+    /// During a view change the timer starts only once ViewChanges of quorum weight ask for
+    /// the target view or a higher one. A validator whose timer fired earlier than the others'
+    /// therefore waits for them instead of running one view ahead of them forever.
     fn update_timer(&mut self) {
         let view = self.effective_view();
         let needed = self.can_vote()
-            && (self.changing_to.is_some()
-                || self.pending_transactions > 0
-                || self.round.accepted.is_some()
-                || self.round.required.is_some());
+            && match self.changing_to {
+                Some(target) => self.view_change_weight(target) >= self.quorum(),
+                None => {
+                    self.pending_transactions > 0 || self.round.accepted.is_some() || self.round.required.is_some()
+                }
+            };
 
         match self.timer {
             Some(timer) if needed && timer.height == self.round.height && timer.view == view => {}
@@ -418,6 +424,16 @@ impl<S: Signer, V: Verifier> Core<S, V> {
             Some(WeakenedRule::QuorumTwoF) => self.config.validators.fault_tolerance().saturating_mul(2).max(1),
             _ => self.config.validators.quorum_weight(),
         }
+    }
+
+    /// Sums the weight of validators whose latest ViewChange asks for `view` or higher.
+    pub(crate) fn view_change_weight(&self, view: u64) -> u64 {
+        self.round
+            .view_changes
+            .keys()
+            .filter(|sender| self.round.view_change_of(sender).is_some_and(|vc| vc.view >= view))
+            .filter_map(|sender| self.config.validators.weight_of(sender))
+            .fold(0u64, u64::saturating_add)
     }
 
     /// Weight that must include at least one honest validator: `f + 1`.

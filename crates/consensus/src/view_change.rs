@@ -12,6 +12,7 @@ use hashbridge_crypto::{Hash32, PublicKey};
 use crate::core::{Core, VIEW_WINDOW};
 use crate::error::MessageError;
 use crate::io::{Destination, Record};
+use crate::proposal::{check_body, check_extends};
 use crate::message::{view_change_digest, ConsensusMessage, NewView, SignedMessage, ViewChange, ViewChangeProof};
 use crate::signer::{Signer, Verifier};
 
@@ -75,6 +76,11 @@ impl<S: Signer, V: Verifier> Core<S, V> {
                 if block.hash() != certificate.block_hash || block.height() != view_change.height {
                     return Err("the block does not match the prepared certificate".into());
                 }
+                // The signature covers only the block hash, which commits to the body through
+                // the transaction root, so a relayed body must be checked against its header.
+                check_extends(&self.tip, block)
+                    .and_then(|()| check_body(&self.config, block))
+                    .map_err(|reason| format!("the prepared block is invalid: {reason}"))?;
                 if certificate.view >= view_change.view {
                     return Err(format!("prepared in view {}, not below the new view", certificate.view));
                 }

@@ -101,16 +101,29 @@ fn timeouts_grow_per_failed_view() {
         step(LIVENESS, "waiting transactions start the timer", pending(1), &["start timer h1 v0 1000ms"]),
         step(VIEW_CHANGE, "a timeout moves to view 1, persisting the view before the view-change leaves", timer(1, 1, 0), &[
             "persist [view] then send view-change h1 v1 to all",
-            "start timer h1 v1 1500ms",
         ]),
         step(VIEW_CHANGE, "a stale timer id is ignored", timer(1, 1, 0), &[]),
-        step(LIVENESS, "no new-view in time: view 2 with a 1.5x longer timer", timer(2, 1, 1), &[
+        step(LIVENESS, "one more view-change for view 1 is short of the quorum, so no timer runs yet", view_change(&h, 1, 1, 1), &[]),
+        step(LIVENESS, "a quorum asking for view 1 starts its timer, 1.5x the view 0 timer", view_change(&h, 3, 1, 1), &["start timer h1 v1 1500ms"]),
+        step(LIVENESS, "no new-view in time: view 2, whose timer waits for a quorum again", timer(2, 1, 1), &[
             "persist [view] then send view-change h1 v2 to all",
-            "start timer h1 v2 2250ms",
         ]),
     ];
     h.run(steps);
     assert_eq!(h.core.status().changing_to, Some(2));
+}
+
+#[test]
+fn early_timeout_waits_for_others() {
+    let (mut h, _) = Harness::new(0);
+    let steps = vec![
+        step(LIVENESS, "waiting transactions start the timer", pending(1), &["start timer h1 v0 1000ms"]),
+        step(LIVENESS, "this validator's timer fires first", timer(1, 1, 0), &["persist [view] then send view-change h1 v1 to all"]),
+        step(LIVENESS, "alone in view 1 it has no timer, so it cannot run a view ahead of the others", timer(2, 1, 1), &[]),
+        step(LIVENESS, "the others' view-changes for view 1 arrive later", view_change(&h, 1, 1, 1), &[]),
+        step(LIVENESS, "with a quorum in view 1 the timer starts", view_change(&h, 3, 1, 1), &["start timer h1 v1 1500ms"]),
+    ];
+    h.run(steps);
 }
 
 #[test]
@@ -120,13 +133,13 @@ fn new_leader_collects_quorum_and_announces_view() {
         step(LIVENESS, "waiting transactions start the timer", pending(1), &["start timer h1 v0 1000ms"]),
         step(VIEW_CHANGE, "the timeout starts a view change to view 1, which validator 2 leads", timer(1, 1, 0), &[
             "persist [view] then send view-change h1 v1 to all",
-            "start timer h1 v1 1500ms",
         ]),
         step(VIEW_CHANGE, "two view-changes are short of the quorum", view_change(&h, 0, 1, 1), &[]),
         step(VIEW_CHANGE, "a quorum of view-changes: the new primary multicasts new-view, enters the view and proposes", view_change(&h, 3, 1, 1), &[
             "send new-view h1 v1 to all",
             "persist [view]",
             "build h1 v1",
+            "start timer h1 v1 1500ms",
         ]),
     ];
     h.run(steps);
@@ -248,7 +261,7 @@ fn vote_guard_holds_across_restart() {
 fn restart_resumes_view_change() {
     let record = Record::View { height: 1, view: 3 };
     let (h, start) = Harness::restore(0, common::genesis(), vec![record], 0);
-    assert_eq!(start, vec!["send view-change h1 v3 to all", "start timer h1 v3 3375ms"]);
+    assert_eq!(start, vec!["send view-change h1 v3 to all"], "the timer waits for a quorum in view 3");
     assert_eq!(h.core.status().changing_to, Some(3));
 }
 
@@ -369,4 +382,28 @@ fn messages_far_ahead_are_dropped_not_buffered() {
     h.run(steps);
     let tip = CommittedTip { height: 0, ..common::genesis() };
     assert_eq!(h.core.status().committed, tip);
+}
+
+#[test]
+fn view_change_with_tampered_body_is_rejected() {
+    // The view-change signature covers the block hash only, so a relay could swap the body.
+    let (mut h, _) = Harness::new(2);
+    let block = h.block(1, h.genesis.hash, 1, 1);
+    let certificate = h.prepared(1, 0, block.hash(), &[0, 1, 3]);
+    let mut tampered = block.clone();
+    tampered.transactions = vec![common::transaction(9)];
+    let with_body = |body: &hashbridge_types::Block| {
+        let message = ConsensusMessage::ViewChange(ViewChange {
+            height: 1,
+            view: 1,
+            prepared: Some(certificate.clone()),
+            block: Some(body.clone()),
+        });
+        h.message(3, message)
+    };
+    let steps = vec![
+        step(VIEW_CHANGE, "a prepared block whose body does not match its header is rejected", with_body(&tampered), &["rejected Invalid"]),
+        step(VIEW_CHANGE, "the same certificate with the real body is accepted", with_body(&block), &[]),
+    ];
+    h.run(steps);
 }

@@ -6,8 +6,11 @@
 //!
 //! Decoding is strict, so each value has exactly one accepted byte form:
 //! 1. the input length is checked against the type's [`Canonical::MAX_ENCODED_BYTES`];
-//! 2. bincode runs with an allocation limit no larger than the smallest size class that
-//!    holds the input, so a forged length prefix cannot make it reserve gigabytes;
+//! 2. bincode runs with an allocation limit of the smallest size class that holds 16 times
+//!    the input length. bincode counts a container's in-memory size (`len * size_of::<T>()`)
+//!    against the limit, which is larger than its encoded size (an `Option<u64>` is 1 byte
+//!    encoded and 16 bytes in memory), so the factor leaves room for honest input while a
+//!    forged length prefix still cannot make it reserve gigabytes;
 //! 3. trailing bytes after the value are rejected;
 //! 4. the value is encoded again and must give the same bytes, which rejects non-minimal
 //!    integers and any other alternative spelling.
@@ -39,6 +42,9 @@ pub enum CodecError {
 
 type Standard = Configuration<LittleEndian, Varint>;
 
+/// Ratio between the in-memory size bincode may claim and the input length; see step 2.
+const MEMORY_FACTOR: usize = 16;
+
 const fn standard() -> Standard {
     config::standard()
 }
@@ -61,11 +67,13 @@ pub fn decode<T: Canonical>(bytes: &[u8]) -> Result<T, CodecError> {
         return Err(CodecError::TooLarge { name, found: bytes.len(), max: T::MAX_ENCODED_BYTES });
     }
 
-    let decoded: Result<(T, usize), bincode::error::DecodeError> = match bytes.len() {
-        0..=65_536 => bincode::decode_from_slice(bytes, with_limit::<65_536>()),
-        65_537..=1_048_576 => bincode::decode_from_slice(bytes, with_limit::<1_048_576>()),
-        1_048_577..=16_777_216 => bincode::decode_from_slice(bytes, with_limit::<16_777_216>()),
-        _ => bincode::decode_from_slice(bytes, with_limit::<134_217_728>()),
+    const KIB: usize = 1024;
+    const MIB: usize = 1024 * KIB;
+    let decoded: Result<(T, usize), bincode::error::DecodeError> = match bytes.len().saturating_mul(MEMORY_FACTOR) {
+        0..=MIB => bincode::decode_from_slice(bytes, with_limit::<MIB>()),
+        0..=16_777_216 => bincode::decode_from_slice(bytes, with_limit::<{ 16 * MIB }>()),
+        0..=268_435_456 => bincode::decode_from_slice(bytes, with_limit::<{ 256 * MIB }>()),
+        _ => bincode::decode_from_slice(bytes, with_limit::<{ 2048 * MIB }>()),
     };
     let (value, read) = decoded.map_err(|e| CodecError::Malformed { name, reason: e.to_string() })?;
 
@@ -119,6 +127,25 @@ mod tests {
     fn rejects_oversized_input_before_decoding() {
         let bytes = vec![0u8; 101];
         assert!(matches!(decode::<Sample>(&bytes), Err(CodecError::TooLarge { found: 101, .. })));
+    }
+
+    #[derive(Debug, PartialEq, Encode, Decode)]
+    struct Sparse {
+        items: Vec<Option<u64>>,
+    }
+
+    impl Canonical for Sparse {
+        const MAX_ENCODED_BYTES: usize = 1 << 20;
+        const NAME: &'static str = "sparse";
+    }
+
+    #[test]
+    fn small_encodings_of_large_values_decode() {
+        // 60,000 `None`s encode to about 60 KB but occupy 960 KB in memory.
+        let value = Sparse { items: vec![None; 60_000] };
+        let bytes = encode(&value);
+        assert!(bytes.len() < 65_536);
+        assert_eq!(decode::<Sparse>(&bytes).unwrap(), value);
     }
 
     #[test]
