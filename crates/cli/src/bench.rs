@@ -218,7 +218,7 @@ fn random_commitment() -> Hash32 {
     Hash32(bytes)
 }
 
-/// How one client paces its submissions.
+/// The pacing of one client's submissions.
 #[derive(Debug, Clone, Copy)]
 struct Load {
     batch: usize,

@@ -168,7 +168,7 @@ pub struct RevokeArgs {
     pub commitment: String,
     #[command(flatten)]
     pub send: SendArgs,
-    /// Why the report is revoked.
+    /// Reason for the revocation.
     #[arg(long, value_enum)]
     pub reason: ReasonArg,
 }
@@ -229,7 +229,7 @@ pub enum KeysCommand {
         /// Path of the key file to create; an existing file is never replaced.
         #[arg(long)]
         out: PathBuf,
-        /// What the key is for.
+        /// Purpose of the key.
         #[arg(long, value_enum, default_value_t = PurposeArg::Node)]
         purpose: PurposeArg,
     },

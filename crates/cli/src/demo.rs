@@ -1,9 +1,9 @@
 //! `hashbridge demo`: the whole cross-border flow on a local chain of real node processes.
 //!
-//! A Shenzhen credit agency anchors a report at its own node; the report and its package
-//! "cross the border" (a copy into another folder); a Hong Kong bank verifies it at its own
-//! node, the regulator's observer confirms it, a copy with one byte changed fails, and the
-//! receipt is checked offline against the genesis file alone.
+//! A Shenzhen credit agency anchors a report at its own node. The report and its package
+//! then "cross the border", which here is a copy into another folder. A Hong Kong bank
+//! verifies the copy at its own node and the regulator's observer confirms it. A copy with
+//! one byte changed fails, and the receipt is checked offline against the genesis file.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

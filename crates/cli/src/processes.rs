@@ -89,7 +89,7 @@ impl LocalChain {
         Ok(())
     }
 
-    /// Waits until every running node answers and sees all the other running nodes.
+    /// Waits until every running node serves its status and is connected to all the others.
     pub fn wait_ready(&self, timeout: Duration) -> anyhow::Result<()> {
         let deadline = Instant::now() + timeout;
         let running = self.nodes.iter().filter(|n| n.child.is_some()).count();

@@ -1,7 +1,7 @@
 //! The ledger side of consensus: building, validating and committing blocks.
 //!
-//! A proposal is executed once when it is built or validated; the result is kept by block
-//! hash so that committing it writes the same changes without executing again.
+//! A proposal is executed once, when it is built or validated. The result is kept by block
+//! hash, so committing the block writes the same changes without executing it again.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -18,7 +18,7 @@ use crate::shared::Shared;
 /// Executions kept for blocks that may still commit.
 const EXECUTION_CACHE: usize = 32;
 
-/// Why a proposal or synced block was not accepted.
+/// The reason a proposal or synced block was not accepted.
 #[derive(Debug, Error)]
 pub enum BlockError {
     #[error("block {height} builds on {parent}, but the committed head is {head}")]

@@ -5,8 +5,8 @@
 //! the event loop in [`runtime`] until SIGINT or SIGTERM.
 //!
 //! Durability order: consensus records are written with `sync` before the vote that
-//! depends on them is sent; a committed block and all its index entries are written in one
-//! synced batch before the node answers that a transaction is committed.
+//! depends on them is sent. A committed block and all its index entries are written in one
+//! synced batch before the API reports any of its transactions as committed.
 //!
 //! A node that starts with an empty data folder asks its peers for their height first.
 //! When the chain is already past height 0, it syncs and signs no vote below the peers'
@@ -42,7 +42,7 @@ use crate::mempool::{Mempool, MempoolLimits};
 use crate::runtime::{fetch_blocks, fetch_head, now_ms, Inbox, Runtime, RECORD_PREFIX};
 use crate::shared::Shared;
 
-/// Why the node could not start or had to stop.
+/// The reason the node could not start or had to stop.
 #[derive(Debug, Error)]
 pub enum NodeError {
     #[error(transparent)]
@@ -63,7 +63,7 @@ pub enum NodeError {
     Fatal(String),
 }
 
-/// Sets up `tracing` output as the node config asks.
+/// Sets up `tracing` output with the format and filter from the node config.
 pub fn init_logging(config: &hashbridge_config::node::LogConfig) {
     let filter = tracing_subscriber::EnvFilter::try_new(&config.level).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);

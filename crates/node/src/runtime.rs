@@ -510,7 +510,7 @@ impl Runtime {
     }
 }
 
-/// Requests committed blocks from `from_height` on and decodes the answer.
+/// Requests committed blocks from `from_height` on and decodes the response.
 pub async fn fetch_blocks(network: &NetworkHandle, peer: PublicKey, from_height: u64) -> Result<Vec<(Block, CommitCertificate)>, String> {
     let request = codec::encode(&SyncRequest::Blocks { from_height, max_blocks: MAX_SYNC_BLOCKS });
     let bytes = network.request_blocks(peer, request).await.map_err(|e| e.to_string())?;

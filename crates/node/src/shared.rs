@@ -24,7 +24,7 @@ pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// What the runtime publishes for status queries.
+/// Runtime state published for status queries.
 #[derive(Debug, Clone)]
 pub struct Snapshot {
     pub view: u64,

@@ -41,8 +41,7 @@ const KEY_GENESIS: &[u8] = b"genesis_hash";
 const KEY_HEAD: &[u8] = b"head";
 const KEY_FRONTIER: &[u8] = b"log_frontier";
 
-/// Why a store operation failed. Every variant is fatal for the node except
-/// [`StorageError::Codec`] on a single read, which still indicates corruption.
+/// A failed store operation. The node treats every variant as fatal and stops.
 #[derive(Debug, Error)]
 pub enum StorageError {
     #[error("RocksDB error in {path}: {source}")]
@@ -83,9 +82,8 @@ impl Canonical for FrontierRecord {
     const NAME: &'static str = "log frontier";
 }
 
-/// The RocksDB store of one node. It is shared between the runtime, which commits, and
-/// the API, which reads; the cached head and frontier sit behind one lock so readers see
-/// them change together.
+/// The RocksDB store of one node. The runtime commits to it and the API reads from it.
+/// The cached head and frontier are behind one lock, so readers see them change together.
 pub struct Store {
     db: DB,
     path: PathBuf,
@@ -145,8 +143,8 @@ impl Store {
     }
 
     fn tip(&self) -> RwLockReadGuard<'_, Tip> {
-        // A writer never panics while holding the lock, so a poisoned lock still holds a
-        // consistent tip.
+        // Writers only assign a whole new `Tip` under the lock, so even a poisoned lock
+        // contains a consistent tip.
         self.tip.read().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 

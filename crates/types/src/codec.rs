@@ -6,7 +6,7 @@
 //!
 //! Decoding is strict, so each value has exactly one accepted byte form:
 //! 1. the input length is checked against the type's [`Canonical::MAX_ENCODED_BYTES`];
-//! 2. bincode runs with an allocation limit of the smallest size class that holds 16 times
+//! 2. bincode runs with an allocation limit of the smallest size class of at least 16 times
 //!    the input length. bincode counts a container's in-memory size (`len * size_of::<T>()`)
 //!    against the limit, which is larger than its encoded size (an `Option<u64>` is 1 byte
 //!    encoded and 16 bytes in memory), so the factor leaves room for honest input while a
@@ -27,7 +27,7 @@ pub trait Canonical: Encode + Decode<()> + Sized {
     const NAME: &'static str;
 }
 
-/// Why bytes could not be decoded into a value.
+/// The reason bytes could not be decoded into a value.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum CodecError {
     #[error("{name} is {found} bytes, more than the {max} bytes allowed")]
@@ -55,8 +55,8 @@ fn with_limit<const N: usize>() -> Configuration<LittleEndian, Varint, Limit<N>>
 
 /// Encodes a value in its canonical form.
 pub fn encode<T: Encode>(value: &T) -> Vec<u8> {
-    // Encoding into a Vec fails only if an `Encode` impl returns an error itself, and none of
-    // the types in this workspace do; an empty result would fail to decode and be caught.
+    // Encoding into a Vec fails only when an `Encode` impl returns an error itself. None of
+    // the types in this workspace do, and an empty result would fail to decode anyway.
     bincode::encode_to_vec(value, standard()).unwrap_or_default()
 }
 
