@@ -82,6 +82,9 @@ pub(crate) struct ArmedTimer {
     pub id: u64,
     pub height: u64,
     pub view: u64,
+    /// During a view change: whether ViewChanges of quorum weight had asked for the target
+    /// view when the timer started. Only such a timer moves on to the next view.
+    pub quorum: bool,
 }
 
 /// State of the height in progress; replaced when a block commits.
@@ -368,34 +371,52 @@ impl<S: Signer, V: Verifier> Core<S, V> {
             return;
         }
         self.timer = None;
-        if let Some(next) = self.effective_view().checked_add(1) {
-            self.start_view_change(next);
+        match self.changing_to {
+            Some(_) if !timer.quorum => self.resend_view_change(),
+            _ => {
+                if let Some(next) = self.effective_view().checked_add(1) {
+                    self.start_view_change(next);
+                }
+            }
+        }
+    }
+
+    /// Broadcasts this node's ViewChange again. Links may lose messages, and without a
+    /// quorum for its target view the node would otherwise wait forever.
+    fn resend_view_change(&mut self) {
+        if let Some(message) = self.round.view_changes.get(&self.me).cloned() {
+            self.send(Destination::Broadcast, message);
         }
     }
 
     /// Keeps exactly one timer armed for (height, view) while work is waiting, and none
     /// while the chain is idle.
     ///
-    /// During a view change the timer starts only once ViewChanges of quorum weight ask for
-    /// the target view or a higher one. A validator whose timer fired earlier than the others'
-    /// therefore waits for them instead of running one view ahead of them forever.
+    /// During a view change the timer moves on to the next view only if ViewChanges of
+    /// quorum weight asked for the target view (or higher) when it started; it restarts when
+    /// that quorum forms. Before that, each firing sends the ViewChange again. A validator
+    /// whose timer fired earlier than the others' therefore waits for them instead of
+    /// running one view ahead of them forever.
     fn update_timer(&mut self) {
         let view = self.effective_view();
-        let needed = self.can_vote()
-            && match self.changing_to {
-                Some(target) => self.view_change_weight(target) >= self.quorum(),
-                None => {
-                    self.pending_transactions > 0 || self.round.accepted.is_some() || self.round.required.is_some()
-                }
-            };
+        let (needed, quorum) = match self.changing_to {
+            Some(target) => (true, self.view_change_weight(target) >= self.quorum()),
+            None => {
+                let busy =
+                    self.pending_transactions > 0 || self.round.accepted.is_some() || self.round.required.is_some();
+                (busy, false)
+            }
+        };
+        let needed = needed && self.can_vote();
 
         match self.timer {
-            Some(timer) if needed && timer.height == self.round.height && timer.view == view => {}
+            Some(timer)
+                if needed && timer.height == self.round.height && timer.view == view && timer.quorum == quorum => {}
             _ if needed => {
                 let id = self.next_timer_id;
                 self.next_timer_id = id.saturating_add(1);
                 let duration_ms = self.config.view_timeout_ms(view);
-                self.timer = Some(ArmedTimer { id, height: self.round.height, view });
+                self.timer = Some(ArmedTimer { id, height: self.round.height, view, quorum });
                 self.actions.push(Action::StartTimer { timer_id: id, height: self.round.height, view, duration_ms });
             }
             Some(timer) => {

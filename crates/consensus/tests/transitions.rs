@@ -101,12 +101,14 @@ fn timeouts_grow_per_failed_view() {
         step(LIVENESS, "waiting transactions start the timer", pending(1), &["start timer h1 v0 1000ms"]),
         step(VIEW_CHANGE, "a timeout moves to view 1, persisting the view before the view-change leaves", timer(1, 1, 0), &[
             "persist [view] then send view-change h1 v1 to all",
+            "start timer h1 v1 1500ms",
         ]),
         step(VIEW_CHANGE, "a stale timer id is ignored", timer(1, 1, 0), &[]),
-        step(LIVENESS, "one more view-change for view 1 is short of the quorum, so no timer runs yet", view_change(&h, 1, 1, 1), &[]),
-        step(LIVENESS, "a quorum asking for view 1 starts its timer, 1.5x the view 0 timer", view_change(&h, 3, 1, 1), &["start timer h1 v1 1500ms"]),
-        step(LIVENESS, "no new-view in time: view 2, whose timer waits for a quorum again", timer(2, 1, 1), &[
+        step(LIVENESS, "one more view-change for view 1 is short of the quorum", view_change(&h, 1, 1, 1), &[]),
+        step(LIVENESS, "a quorum asking for view 1 restarts its timer, 1.5x the view 0 timer", view_change(&h, 3, 1, 1), &["start timer h1 v1 1500ms"]),
+        step(LIVENESS, "no new-view in time: view 2", timer(3, 1, 1), &[
             "persist [view] then send view-change h1 v2 to all",
+            "start timer h1 v2 2250ms",
         ]),
     ];
     h.run(steps);
@@ -118,12 +120,19 @@ fn early_timeout_waits_for_others() {
     let (mut h, _) = Harness::new(0);
     let steps = vec![
         step(LIVENESS, "waiting transactions start the timer", pending(1), &["start timer h1 v0 1000ms"]),
-        step(LIVENESS, "this validator's timer fires first", timer(1, 1, 0), &["persist [view] then send view-change h1 v1 to all"]),
-        step(LIVENESS, "alone in view 1 it has no timer, so it cannot run a view ahead of the others", timer(2, 1, 1), &[]),
+        step(LIVENESS, "this validator's timer fires first", timer(1, 1, 0), &[
+            "persist [view] then send view-change h1 v1 to all",
+            "start timer h1 v1 1500ms",
+        ]),
+        step(LIVENESS, "alone in view 1, its timer sends the view-change again instead of moving a view ahead", timer(2, 1, 1), &[
+            "send view-change h1 v1 to all",
+            "start timer h1 v1 1500ms",
+        ]),
         step(LIVENESS, "the others' view-changes for view 1 arrive later", view_change(&h, 1, 1, 1), &[]),
-        step(LIVENESS, "with a quorum in view 1 the timer starts", view_change(&h, 3, 1, 1), &["start timer h1 v1 1500ms"]),
+        step(LIVENESS, "with a quorum in view 1 the timer restarts and will move on", view_change(&h, 3, 1, 1), &["start timer h1 v1 1500ms"]),
     ];
     h.run(steps);
+    assert_eq!(h.core.status().changing_to, Some(1));
 }
 
 #[test]
@@ -133,13 +142,13 @@ fn new_leader_collects_quorum_and_announces_view() {
         step(LIVENESS, "waiting transactions start the timer", pending(1), &["start timer h1 v0 1000ms"]),
         step(VIEW_CHANGE, "the timeout starts a view change to view 1, which validator 2 leads", timer(1, 1, 0), &[
             "persist [view] then send view-change h1 v1 to all",
+            "start timer h1 v1 1500ms",
         ]),
         step(VIEW_CHANGE, "two view-changes are short of the quorum", view_change(&h, 0, 1, 1), &[]),
         step(VIEW_CHANGE, "a quorum of view-changes: the new primary multicasts new-view, enters the view and proposes", view_change(&h, 3, 1, 1), &[
             "send new-view h1 v1 to all",
             "persist [view]",
             "build h1 v1",
-            "start timer h1 v1 1500ms",
         ]),
     ];
     h.run(steps);
@@ -261,7 +270,7 @@ fn vote_guard_holds_across_restart() {
 fn restart_resumes_view_change() {
     let record = Record::View { height: 1, view: 3 };
     let (h, start) = Harness::restore(0, common::genesis(), vec![record], 0);
-    assert_eq!(start, vec!["send view-change h1 v3 to all"], "the timer waits for a quorum in view 3");
+    assert_eq!(start, vec!["send view-change h1 v3 to all", "start timer h1 v3 3375ms"]);
     assert_eq!(h.core.status().changing_to, Some(3));
 }
 

@@ -13,6 +13,8 @@
 //! height plus two, because it may have voted at the height in progress before its data
 //! was lost.
 
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
+
 pub mod backend;
 pub mod host;
 pub mod mempool;
@@ -128,7 +130,7 @@ pub async fn run_with_shutdown(config: NodeConfig, genesis: Genesis, key: KeyPai
     let public_key = key.public_key();
     let genesis_hash = genesis.hash();
     std::fs::create_dir_all(&config.data_dir).map_err(|e| NodeError::Setup(format!("cannot create data folder {}: {e}", config.data_dir.display())))?;
-    let store = Arc::new(Store::open(&config.data_dir, genesis_hash)?);
+    let store = Arc::new(open_store(&config.data_dir, genesis_hash)?);
     info!(node = %public_key.short(), chain = %genesis.chain_id, genesis = %genesis_hash, height = store.height(), data = %config.data_dir.display(), "store opened");
 
     let network_config = NetworkConfig {
@@ -179,6 +181,30 @@ pub async fn run_with_shutdown(config: NodeConfig, genesis: Genesis, key: KeyPai
         Err(e) => tracing::error!(error = %e, "node stopped on a fatal error"),
     }
     result
+}
+
+/// Opens the store and reports a data folder that RocksDB cannot read as corrupt, with the
+/// recovery steps of [`StorageError::Corrupt`].
+fn open_store(data_dir: &Path, genesis_hash: hashbridge_crypto::Hash32) -> Result<Store, StorageError> {
+    // RocksDB treats a folder without CURRENT as a new database. When that open fails on
+    // the files already there, it still leaves a new CURRENT behind, so the next start
+    // would open an empty store and silently drop the old one.
+    let has_files = std::fs::read_dir(data_dir).is_ok_and(|mut entries| entries.next().is_some());
+    if has_files && !data_dir.join("CURRENT").exists() {
+        let detail = "the RocksDB CURRENT file is missing, but the folder contains other files".to_string();
+        return Err(StorageError::Corrupt { path: data_dir.to_path_buf(), detail });
+    }
+    Store::open(data_dir, genesis_hash).map_err(|error| match error {
+        StorageError::Rocks { path, source } if is_unreadable_store(&source.to_string()) => StorageError::Corrupt { path, detail: source.to_string() },
+        other => other,
+    })
+}
+
+/// Whether a RocksDB open error means damaged or missing store files. The check reads the
+/// RocksDB status text, because a held lock is also an "IO error" and must not be reported
+/// as corruption.
+fn is_unreadable_store(message: &str) -> bool {
+    message.starts_with("Corruption:") || message.starts_with("IO error: No such file or directory")
 }
 
 /// Builds the consensus core from the store's head and persisted records.

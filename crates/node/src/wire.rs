@@ -50,3 +50,33 @@ impl Canonical for SyncResponse {
     const MAX_ENCODED_BYTES: usize = MAX_SYNC_RESPONSE_BYTES + MAX_BLOCK_BYTES;
     const NAME: &'static str = "sync response";
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hashbridge_types::codec;
+
+    #[test]
+    fn sync_request_bytes_are_pinned() {
+        assert_eq!(codec::encode(&SyncRequest::Head), [0]);
+        let blocks = SyncRequest::Blocks { from_height: 300, max_blocks: 64 };
+        assert_eq!(codec::encode(&blocks), [1, 251, 44, 1, 64]);
+        assert_eq!(codec::decode::<SyncRequest>(&[1, 251, 44, 1, 64]).unwrap(), blocks);
+    }
+
+    #[test]
+    fn sync_response_and_batch_bytes_are_pinned() {
+        let head = SyncResponse::Head { height: 7, hash: Hash32([0xaa; 32]) };
+        let mut expected = vec![0, 7];
+        expected.extend_from_slice(&[0xaa; 32]);
+        assert_eq!(codec::encode(&head), expected);
+        assert_eq!(codec::encode(&SyncResponse::Blocks(vec![])), [1, 0]);
+        assert_eq!(codec::encode(&TransactionBatch { transactions: vec![] }), [0]);
+    }
+
+    #[test]
+    fn oversized_sync_request_is_rejected() {
+        assert!(codec::decode::<SyncRequest>(&[0u8; 33]).is_err());
+        assert!(codec::decode::<SyncRequest>(&[2]).is_err());
+    }
+}
