@@ -464,8 +464,9 @@ fn copy_folder(from: &Path, to: &Path) {
     }
 }
 
-#[test]
-fn corrupt_store_is_reported() {
+/// Starts a chain, commits 3 blocks and stops node 3 with SIGTERM; returns the chain, the
+/// stopped node and the height it stopped at.
+fn chain_with_stopped_node() -> (TestChain, usize, u64) {
     let mut chain = TestChain::new(4, 1);
     chain.start_all();
     let victim = 3;
@@ -475,36 +476,54 @@ fn corrupt_store_is_reported() {
     let height = chain.height(0);
     chain.wait_height(victim, height);
     assert!(chain.terminate(victim), "SIGTERM did not stop the node cleanly; log:\n{}", chain.log_tail(victim));
+    (chain, victim, height)
+}
 
-    let cases: [(&str, Corruption); 4] = [
+/// Starts node `victim` twice on a corrupted copy of its data folder, and returns a
+/// description of each start that did not exit non-zero with a message that names the
+/// damage and the fix. The second start matters because a supervisor restarts a node
+/// that exited.
+fn corrupt_start_failures(chain: &TestChain, victim: usize, name: &str, corrupt: Corruption) -> Vec<String> {
+    let data = chain.nodes[victim].data_dir.with_file_name(format!("data-{name}"));
+    copy_folder(&chain.nodes[victim].data_dir, &data);
+    corrupt(&data);
+    let config = config_variant(chain, victim, &format!("{name}.toml"), |c| {
+        c.insert("data_dir".into(), path_str(&data).into());
+    });
+
+    let mut failures = Vec::new();
+    for attempt in 1..=2 {
+        let exit = run_node_to_exit(&config);
+        let lower = exit.output.to_lowercase();
+        let named = lower.contains("corrupt") || lower.contains("unreadable");
+        let advice = lower.contains("empty data folder") || lower.contains("resync");
+        if exit.code.is_none_or(|c| c == 0) || !named || !advice {
+            failures.push(format!("{name}, start {attempt}: exit {:?}\n{}", exit.code, last_lines(&exit.output, 12)));
+        }
+    }
+    failures
+}
+
+#[test]
+fn corrupt_store_is_reported() {
+    let (mut chain, victim, height) = chain_with_stopped_node();
+
+    let cases: [(&str, Corruption); 3] = [
         ("delete-current", delete_current),
         ("current-names-missing-manifest", current_names_missing_manifest),
         ("overwrite-manifest", overwrite_manifest),
-        ("overwrite-write-ahead-log", overwrite_write_ahead_log),
     ];
-    let mut failures = Vec::new();
-    for (name, corrupt) in cases {
-        let data = chain.nodes[victim].data_dir.with_file_name(format!("data-{name}"));
-        copy_folder(&chain.nodes[victim].data_dir, &data);
-        corrupt(&data);
-        let config = config_variant(&chain, victim, &format!("{name}.toml"), |c| {
-            c.insert("data_dir".into(), path_str(&data).into());
-        });
-
-        // A second start must refuse too: a supervisor restarts a node that exited.
-        for attempt in 1..=2 {
-            let exit = run_node_to_exit(&config);
-            let lower = exit.output.to_lowercase();
-            let named = lower.contains("corrupt") || lower.contains("unreadable");
-            let advice = lower.contains("empty data folder") || lower.contains("resync");
-            if exit.code.is_none_or(|c| c == 0) || !named || !advice {
-                failures.push(format!("{name}, start {attempt}: exit {:?}\n{}", exit.code, last_lines(&exit.output, 12)));
-            }
-        }
-    }
+    let failures: Vec<String> = cases.iter().flat_map(|(name, corrupt)| corrupt_start_failures(&chain, victim, name, *corrupt)).collect();
     assert!(failures.is_empty(), "corrupt stores not reported as corrupt with advice:\n\n{}", failures.join("\n\n"));
 
     // The untouched folder still starts and keeps the same chain.
     chain.start(victim);
     assert_same_chain(&chain, &[0, victim], height);
+}
+
+#[test]
+fn corrupt_write_ahead_log_is_reported() {
+    let (chain, victim, _) = chain_with_stopped_node();
+    let failures = corrupt_start_failures(&chain, victim, "overwrite-write-ahead-log", overwrite_write_ahead_log);
+    assert!(failures.is_empty(), "a store with a corrupt write-ahead log was not reported as corrupt:\n\n{}", failures.join("\n\n"));
 }

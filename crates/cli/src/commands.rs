@@ -103,18 +103,25 @@ impl SendArgs {
     }
 }
 
+/// How a report to anchor is hashed and labelled.
 #[derive(Debug, Args)]
-pub struct AnchorArgs {
-    /// The report file.
-    pub file: PathBuf,
-    #[command(flatten)]
-    pub send: SendArgs,
+pub struct ReportArgs {
     /// Hash the RFC 8785 canonical form of a JSON report.
     #[arg(long)]
     pub json: bool,
     /// Report kind, such as credit.personal or credit.corporate.
     #[arg(long, default_value = "credit.personal")]
     pub kind: String,
+}
+
+#[derive(Debug, Args)]
+pub struct AnchorArgs {
+    /// The report file.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub send: SendArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
     /// Expiry of the report, in milliseconds since the Unix epoch.
     #[arg(long)]
     pub expires_at_ms: Option<u64>,
@@ -183,12 +190,8 @@ pub struct SupersedeArgs {
     pub new: PathBuf,
     #[command(flatten)]
     pub send: SendArgs,
-    /// Hash the RFC 8785 canonical form of a JSON report.
-    #[arg(long)]
-    pub json: bool,
-    /// Report kind of the corrected report.
-    #[arg(long, default_value = "credit.personal")]
-    pub kind: String,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -298,7 +301,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Report(ReportCommand::Hash(args)) => report_hash(format, &args),
         Command::Node(NodeCommand::Run { config }) => return node_run(&config),
         Command::Anchor(args) => {
-            return crate::anchoring::anchor(format, &args.send.options(), &args.file, args.json, &args.kind, args.expires_at_ms);
+            return crate::anchoring::anchor(format, &args.send.options(), &args.file, args.report.json, &args.report.kind, args.expires_at_ms);
         }
         Command::Verify(args) => {
             let package = args.package.clone().unwrap_or_else(|| crate::anchoring::package_path_for(&args.file));
@@ -313,7 +316,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Supersede(args) => {
             let old = crate::anchoring::commitment_argument(&args.old)?;
-            return crate::anchoring::supersede(format, &args.send.options(), old, &args.new, args.json, &args.kind);
+            return crate::anchoring::supersede(format, &args.send.options(), old, &args.new, args.report.json, &args.report.kind);
         }
         Command::Status { node } => return crate::anchoring::status(format, &node),
         Command::Demo(args) => return crate::demo::run(format, &args),
@@ -454,9 +457,7 @@ fn genesis_check(format: OutputFormat, file: &Path) -> anyhow::Result<()> {
     let set = genesis.validator_set();
     let node_summary = |role: NodeRole| -> Vec<NodeSummary> {
         genesis
-            .nodes
-            .iter()
-            .filter(|n| n.role == role)
+            .nodes_with_role(role)
             .map(|n| NodeSummary { name: n.name.clone(), institution: n.institution.clone(), public_key: n.public_key.to_hex(), weight: n.weight })
             .collect()
     };

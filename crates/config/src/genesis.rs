@@ -235,12 +235,15 @@ impl Genesis {
         Domain::Genesis.hash(&codec::encode(&input))
     }
 
+    /// The nodes with `role`, in genesis order.
+    pub fn nodes_with_role(&self, role: NodeRole) -> impl Iterator<Item = &NodeEntry> {
+        self.nodes.iter().filter(move |n| n.role == role)
+    }
+
     /// The voting members, in genesis order.
     pub fn validator_set(&self) -> ValidatorSet {
         ValidatorSet::new(
-            self.nodes
-                .iter()
-                .filter(|n| n.role == NodeRole::Validator)
+            self.nodes_with_role(NodeRole::Validator)
                 .map(|n| Validator { public_key: n.public_key, weight: n.weight })
                 .collect(),
         )

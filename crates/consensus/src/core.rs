@@ -285,6 +285,15 @@ impl<S: Signer, V: Verifier> Core<S, V> {
                 _ => {}
             }
         }
+
+        // A node that prepared in the view it restarts into had entered that view, and a
+        // ViewChange must carry a certificate from a lower view, so it moves one view on.
+        let prepared_view = self.round.prepared.as_ref().map(|(certificate, _)| certificate.view);
+        if let (Some(target), Some(prepared)) = (self.changing_to, prepared_view) {
+            if prepared >= target {
+                self.changing_to = prepared.checked_add(1).or(Some(target));
+            }
+        }
     }
 
     /// Announces a restored view change again and arms the timer.

@@ -416,3 +416,14 @@ fn view_change_with_tampered_body_is_rejected() {
     ];
     h.run(steps);
 }
+
+#[test]
+fn restart_after_preparing_moves_a_view_on() {
+    let h = Harness::new(0).0;
+    let block = h.block(1, h.genesis.hash, 2, 1);
+    let certificate = h.prepared(1, 2, block.hash(), &[1, 2, 3]);
+    let records = vec![Record::View { height: 1, view: 2 }, Record::Prepared { certificate, block }];
+    let (h, start) = Harness::restore(0, common::genesis(), records, 0);
+    assert_eq!(start, vec!["send view-change h1 v3 to all", "start timer h1 v3 3375ms"], "a view-change carries only certificates from lower views");
+    assert_eq!(h.core.status().changing_to, Some(3));
+}

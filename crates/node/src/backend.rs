@@ -205,9 +205,7 @@ impl ApiBackend for NodeBackend {
         let set = genesis.validator_set();
         let member = |role: NodeRole| -> Vec<MemberView> {
             genesis
-                .nodes
-                .iter()
-                .filter(|n| n.role == role)
+                .nodes_with_role(role)
                 .map(|n| MemberView {
                     name: n.name.clone(),
                     institution: n.institution.clone(),
