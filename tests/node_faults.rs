@@ -1,7 +1,7 @@
 //! Fault drills on a chain of real node processes: crashes, a wiped data folder, keys
 //! outside the genesis, replayed transactions, garbage on the P2P port, SIGTERM and a
 //! corrupt store. Every test generates its own chain of 4 validators and 1 observer
-//! (node 4) on loopback, unless it says otherwise.
+//! (node 4) on loopback.
 
 mod support;
 
@@ -35,7 +35,7 @@ fn commit_anchor(chain: &TestChain, index: usize, institution: &str) -> Transact
     tx
 }
 
-/// The last lines of every node's log, for failure messages.
+/// Joins the last lines of every node's log, for failure messages.
 fn all_logs(chain: &TestChain) -> String {
     (0..chain.nodes.len()).map(|i| format!("--- {} ---\n{}", chain.nodes[i].name, chain.log_tail(i))).collect::<Vec<_>>().join("\n")
 }
