@@ -68,7 +68,9 @@ pub enum NodeError {
 /// Sets up `tracing` output with the format and filter from the node config.
 pub fn init_logging(config: &hashbridge_config::node::LogConfig) {
     let filter = tracing_subscriber::EnvFilter::try_new(&config.level).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Colour codes only when a person is watching; log files and collectors get plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
     let _ = match config.format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),

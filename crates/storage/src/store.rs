@@ -123,6 +123,12 @@ impl Store {
         options.create_missing_column_families(true);
         options.set_compression_type(rocksdb::DBCompressionType::Lz4);
         options.set_keep_log_file_num(4);
+        // The default recovery mode silently drops write-ahead log records after the first
+        // damaged one, which would lose synced blocks and votes. This mode reports any
+        // damage instead. A killed process cannot tear a record, because every write is one
+        // synced write call; a power loss during a write can, and then the store is reported
+        // corrupt and the node resyncs into an empty data folder.
+        options.set_wal_recovery_mode(rocksdb::DBRecoveryMode::AbsoluteConsistency);
         let families = ALL_FAMILIES.iter().map(|name| ColumnFamilyDescriptor::new(*name, Options::default()));
         let db = DB::open_cf_descriptors(&options, path, families)
             .map_err(|source| StorageError::Rocks { path: path.to_path_buf(), source })?;
