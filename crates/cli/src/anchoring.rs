@@ -120,17 +120,17 @@ pub fn anchor(format: OutputFormat, options: &SendOptions, report: &Path, json: 
     let encoding = if json { ContentEncoding::JsonJcs } else { ContentEncoding::Raw };
     let package_path = package_path_for(report);
     let (package, reused) = package_for(report, &package_path, encoding, kind, None)?;
+    // The package holds the salt, so it is written before anything is sent: an anchor that
+    // commits after a timeout or an interruption can still be verified, and a retry reuses it.
+    if !reused {
+        package.write(&package_path)?;
+    }
 
     let record = AnchorRecord { commitment: package.commitment, kind: kind.to_string(), issued_at_ms: now_ms(), expires_at_ms, metadata: vec![] };
     let (tx, outcome) = send(options, &client, Action::Anchor(record))?;
     check_committed(&outcome)?;
 
     let view = client.anchor(&package.commitment)?.context("the transaction committed but the node does not return the anchor")?;
-    let mut package = package;
-    package.issuer = Some(view.issuer.id.clone());
-    if !reused {
-        package.write(&package_path)?;
-    }
     let receipt_path = receipt_path_for(report);
     write_json(&receipt_path, &view.receipt)?;
 
@@ -298,12 +298,12 @@ pub fn supersede(format: OutputFormat, options: &SendOptions, old: Hash32, new_r
     let encoding = if json { ContentEncoding::JsonJcs } else { ContentEncoding::Raw };
     let package_path = package_path_for(new_report);
     let (package, reused) = package_for(new_report, &package_path, encoding, kind, None)?;
-    let replacement = AnchorRecord { commitment: package.commitment, kind: kind.to_string(), issued_at_ms: now_ms(), expires_at_ms: None, metadata: vec![] };
-    let (tx, outcome) = send(options, &client, Action::Supersede { old, replacement })?;
-    check_committed(&outcome)?;
     if !reused {
         package.write(&package_path)?;
     }
+    let replacement = AnchorRecord { commitment: package.commitment, kind: kind.to_string(), issued_at_ms: now_ms(), expires_at_ms: None, metadata: vec![] };
+    let (tx, outcome) = send(options, &client, Action::Supersede { old, replacement })?;
+    check_committed(&outcome)?;
     if let Some(view) = client.anchor(&package.commitment)? {
         write_json(&receipt_path_for(new_report), &view.receipt)?;
     }

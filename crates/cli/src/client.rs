@@ -20,8 +20,11 @@ pub struct NodeClient {
 impl NodeClient {
     pub fn new(base: &str) -> anyhow::Result<Self> {
         let base = base.trim_end_matches('/').to_string();
-        if !base.starts_with("http://") && !base.starts_with("https://") {
-            bail!("node URL {base:?} must start with http:// or https://, such as http://127.0.0.1:20200");
+        if base.starts_with("https://") {
+            bail!("node URL {base:?} uses https, which this build does not support; give the node's plain http address on the institution's network, such as http://127.0.0.1:20200");
+        }
+        if !base.starts_with("http://") {
+            bail!("node URL {base:?} must start with http://, such as http://127.0.0.1:20200");
         }
         let http = reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build()?;
         Ok(NodeClient { base, http })
@@ -69,11 +72,13 @@ impl NodeClient {
         self.get(&format!("/v1/transactions/{id}"))?.map_err(|(code, e)| anyhow!("transaction status failed ({code}): {}", e.message))
     }
 
-    /// The anchor for `commitment`, or `None` when the node has no such anchor.
+    /// The anchor for `commitment`, or `None` when the node reports it is not anchored.
+    /// Any other failure, including a 404 from a wrong URL or a proxy, is an error.
     pub fn anchor(&self, commitment: &Hash32) -> anyhow::Result<Option<AnchorView>> {
         match self.get(&format!("/v1/anchors/{commitment}"))? {
             Ok(view) => Ok(Some(view)),
-            Err((404, _)) => Ok(None),
+            Err((404, e)) if e.error == "not_anchored" => Ok(None),
+            Err((404, e)) => Err(anyhow!("{}/v1/anchors answered 404 ({}): {}; check that --node is the node's base URL, such as http://127.0.0.1:20200", self.base, e.error, e.message)),
             Err((code, e)) => Err(anyhow!("anchor lookup failed ({code}): {}", e.message)),
         }
     }

@@ -338,7 +338,7 @@ fn reason(arg: ReasonArg) -> hashbridge_types::RevocationReason {
 
 fn node_run(config: &Path) -> anyhow::Result<ExitCode> {
     let node_config = hashbridge_config::NodeConfig::load(config)?;
-    hashbridge_node::init_logging(&node_config.log);
+    hashbridge_node::init_logging(&node_config.log)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(hashbridge_node::run(config))?;
     Ok(ExitCode::SUCCESS)

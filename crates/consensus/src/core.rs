@@ -402,8 +402,8 @@ impl<S: Signer, V: Verifier> Core<S, V> {
     /// while the chain is idle.
     ///
     /// During a view change the timer moves on to the next view only if ViewChanges of
-    /// quorum weight asked for the target view (or higher) when it started; it restarts when
-    /// that quorum forms. Before that, each firing sends the ViewChange again. A validator
+    /// quorum weight requested the target view (or higher) when it started. It restarts when
+    /// that quorum forms, and before that each firing sends the ViewChange again. A validator
     /// whose timer fired earlier than the others' therefore waits for them instead of
     /// running one view ahead of them forever.
     fn update_timer(&mut self) {
@@ -456,7 +456,7 @@ impl<S: Signer, V: Verifier> Core<S, V> {
         }
     }
 
-    /// Sums the weight of validators whose latest ViewChange asks for `view` or higher.
+    /// Sums the weight of validators whose latest ViewChange requests `view` or higher.
     pub(crate) fn view_change_weight(&self, view: u64) -> u64 {
         self.round
             .view_changes

@@ -261,6 +261,17 @@ impl KeyPair {
         let invalid = |reason: String| KeyFileError::Invalid { path: path.to_path_buf(), reason };
 
         let metadata = fs::metadata(path).map_err(io_error)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = metadata.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                return Err(invalid(format!(
+                    "the file is readable or writable by other users (mode {mode:o}); restrict it with `chmod 600 {}`",
+                    path.display()
+                )));
+            }
+        }
         if metadata.len() > MAX_KEY_FILE_BYTES {
             return Err(invalid(format!(
                 "the file is {} bytes, more than the {MAX_KEY_FILE_BYTES} bytes a key file can be; check the path",
@@ -276,8 +287,9 @@ impl KeyPair {
         if let Some(expected) = expected {
             if raw.purpose != expected {
                 return Err(invalid(format!(
-                    "this is a {} key but a {expected} key is needed; pass the {expected} key file instead",
-                    raw.purpose
+                    "this is {} key but {} key is needed; pass the {expected} key file instead",
+                    with_article(raw.purpose),
+                    with_article(expected)
                 )));
             }
         }
@@ -294,6 +306,13 @@ impl KeyPair {
             )));
         }
         Ok(key)
+    }
+}
+
+fn with_article(purpose: KeyPurpose) -> &'static str {
+    match purpose {
+        KeyPurpose::Node => "a node",
+        KeyPurpose::Account => "an account",
     }
 }
 

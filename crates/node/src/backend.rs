@@ -58,6 +58,14 @@ impl NodeBackend {
 
     /// Checks a transaction and admits it to the mempool.
     pub fn admit(&self, tx: Transaction) -> Result<Hash32, BackendError> {
+        let sender = tx.payload.sender;
+        if self.ctx.institution_of(&sender).is_none() {
+            self.shared.metrics.record_rejected("unknown_account");
+            return Err(BackendError::Invalid {
+                code: "unknown_account",
+                message: format!("sender key {sender} is not an account key of any institution in the genesis; sign with your institution's account key"),
+            });
+        }
         let store = &self.shared.store;
         let height = store.height() + 1;
         let id = check_includable(&*self.ctx, &**store, height, &tx).map_err(|e| {

@@ -66,8 +66,20 @@ pub enum NodeError {
 }
 
 /// Sets up `tracing` output with the format and filter from the node config.
-pub fn init_logging(config: &hashbridge_config::node::LogConfig) {
-    let filter = tracing_subscriber::EnvFilter::try_new(&config.level).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+pub fn init_logging(config: &hashbridge_config::node::LogConfig) -> Result<(), NodeError> {
+    // A bare word is a target name to `EnvFilter`, so `level = "chatty"` would silence every
+    // other target; each directive without `=` must therefore be a level.
+    const LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
+    let bare_word = config.level.split(',').map(str::trim).find(|d| !d.contains('=') && !LEVELS.contains(&d.to_ascii_lowercase().as_str()));
+    if let Some(word) = bare_word {
+        return Err(NodeError::Setup(format!(
+            "[log] level {:?} contains {word:?}, which is not a level; use trace, debug, info, warn or error, or target=level such as hashbridge_network=debug",
+            config.level
+        )));
+    }
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.level).map_err(|e| {
+        NodeError::Setup(format!("[log] level {:?} is not a valid filter ({e}); use a level such as info or debug, or a directive such as info,hashbridge_network=debug", config.level))
+    })?;
     // Colour codes only when a person is watching; log files and collectors get plain text.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
@@ -75,6 +87,7 @@ pub fn init_logging(config: &hashbridge_config::node::LogConfig) {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
+    Ok(())
 }
 
 /// Loads everything a node needs from its config file.

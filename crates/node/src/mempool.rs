@@ -123,6 +123,11 @@ impl Mempool {
         picked
     }
 
+    /// Up to `max` of the oldest transactions, in arrival order.
+    pub fn oldest(&self, max: usize) -> Vec<Transaction> {
+        self.order.values().take(max).filter_map(|id| self.entries.get(id)).map(|e| e.tx.clone()).collect()
+    }
+
     /// Drops transactions that can no longer be included at `next_height` or that have
     /// waited past the expiry. Returns the ids dropped.
     pub fn prune(&mut self, next_height: u64, now: Instant) -> Vec<Hash32> {

@@ -29,6 +29,13 @@ pub const RECORD_PREFIX: &[u8] = b"r";
 const TICK: Duration = Duration::from_millis(10);
 /// How often the mempool is pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(1);
+/// How often a peer is asked for its height, so an idle node that fell behind catches up.
+const HEAD_PROBE_EVERY: Duration = Duration::from_secs(2);
+/// Time without a commit, while transactions wait, after which they are gossiped again.
+/// A member that was down when they were first gossiped then learns of them.
+const REGOSSIP_AFTER: Duration = Duration::from_secs(2);
+/// Most transactions gossiped again at once, and sent to a peer that connects.
+const MAX_REGOSSIP: usize = 4096;
 
 pub fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
@@ -42,12 +49,13 @@ pub fn record_key(height: u64, counter: u64) -> [u8; 17] {
     key
 }
 
-/// A batch of blocks fetched from a peer.
+/// The outcome of a sync request made from a spawned task.
 #[derive(Debug)]
-pub struct SyncResult {
-    pub peer: PublicKey,
-    pub from_height: u64,
-    pub blocks: Result<Vec<(Block, CommitCertificate)>, String>,
+pub enum SyncResult {
+    /// A batch of blocks fetched from a peer.
+    Blocks { peer: PublicKey, from_height: u64, blocks: Result<Vec<(Block, CommitCertificate)>, String> },
+    /// A peer's committed height.
+    Head { peer: PublicKey, height: u64 },
 }
 
 struct Timer {
@@ -72,6 +80,9 @@ pub struct Runtime {
     last_commit: Option<Instant>,
     last_prune: Instant,
     last_view: u64,
+    last_head_probe: Instant,
+    last_regossip: Instant,
+    probe_turn: usize,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -115,6 +126,9 @@ impl Runtime {
             last_commit: None,
             last_prune: Instant::now(),
             last_view: 0,
+            last_head_probe: Instant::now(),
+            last_regossip: Instant::now(),
+            probe_turn: 0,
         }
     }
 
@@ -305,16 +319,49 @@ impl Runtime {
         let results = self.sync_results.clone();
         tokio::spawn(async move {
             let blocks = fetch_blocks(&network, peer, from_height).await;
-            let _ = results.send(SyncResult { peer, from_height, blocks }).await;
+            let _ = results.send(SyncResult::Blocks { peer, from_height, blocks }).await;
+        });
+    }
+
+    /// Asks one connected peer, in turn, for its height.
+    fn probe_head(&mut self) {
+        let peers = self.network.connected_peers();
+        if peers.is_empty() || self.fetching {
+            return;
+        }
+        self.probe_turn = self.probe_turn.wrapping_add(1);
+        let Some(peer) = peers.get(self.probe_turn % peers.len()).copied() else { return };
+        let network = self.network.clone();
+        let results = self.sync_results.clone();
+        tokio::spawn(async move {
+            if let Ok((height, _)) = fetch_head(&network, peer).await {
+                let _ = results.send(SyncResult::Head { peer, height }).await;
+            }
         });
     }
 
     fn on_sync_result(&mut self, result: SyncResult) -> Result<(), NodeError> {
+        match result {
+            SyncResult::Head { peer, height } => {
+                self.shared.update_snapshot(|s| s.best_known_height = s.best_known_height.max(height));
+                let ours = self.shared.store.height();
+                if height > ours {
+                    info!(peer = %self.shared.node_name_of(&peer), peer_height = height, height = ours, "peer is ahead; fetching blocks");
+                    self.fetch(ours + 1, peer);
+                }
+                Ok(())
+            }
+            SyncResult::Blocks { peer, from_height, blocks } => self.on_blocks(peer, from_height, blocks),
+        }
+    }
+
+    fn on_blocks(&mut self, peer: PublicKey, from_height: u64, blocks: Result<Vec<(Block, CommitCertificate)>, String>) -> Result<(), NodeError> {
         self.fetching = false;
-        let blocks = match result.blocks {
+        let result_peer = peer;
+        let blocks = match blocks {
             Ok(blocks) => blocks,
             Err(reason) => {
-                warn!(peer = %result.peer.short(), from_height = result.from_height, %reason, "block sync request failed");
+                warn!(peer = %peer.short(), from_height, %reason, "block sync request failed");
                 self.shared.update_snapshot(|s| s.sync = hashbridge_api::types::SyncState::InSync);
                 return Ok(());
             }
@@ -323,13 +370,13 @@ impl Runtime {
         if let Some((last, _)) = blocks.last() {
             let top = last.header.height;
             self.shared.update_snapshot(|s| s.best_known_height = s.best_known_height.max(top));
-            info!(peer = %result.peer.short(), from_height = result.from_height, to_height = top, "fetched blocks");
+            info!(peer = %result_peer.short(), from_height, to_height = top, "fetched blocks");
         }
         for (block, certificate) in blocks {
             self.feed(Input::SyncedBlock { block, certificate, now_ms: now_ms() })?;
         }
         if full {
-            self.fetch(self.shared.store.height() + 1, result.peer);
+            self.fetch(self.shared.store.height() + 1, result_peer);
         } else {
             self.shared.update_snapshot(|s| s.sync = hashbridge_api::types::SyncState::InSync);
         }
@@ -348,7 +395,39 @@ impl Runtime {
             self.last_prune = Instant::now();
             self.prune_mempool();
         }
+        if self.last_head_probe.elapsed() >= HEAD_PROBE_EVERY {
+            self.last_head_probe = Instant::now();
+            self.probe_head();
+        }
+        self.regossip_if_stalled();
         Ok(())
+    }
+
+    /// Gossips waiting transactions again when nothing has committed for a while, so a
+    /// member that missed them (it was down, or just restarted) can propose them or join a
+    /// view change.
+    fn regossip_if_stalled(&mut self) {
+        let stalled = self.last_commit.is_none_or(|t| t.elapsed() >= REGOSSIP_AFTER);
+        if !stalled || self.last_regossip.elapsed() < REGOSSIP_AFTER {
+            return;
+        }
+        self.last_regossip = Instant::now();
+        let pending = self.shared.mempool().oldest(MAX_REGOSSIP);
+        if pending.is_empty() {
+            return;
+        }
+        debug!(count = pending.len(), "gossiping waiting transactions again");
+        for chunk in pending.chunks(MAX_GOSSIP_TRANSACTIONS) {
+            self.network.broadcast(Channel::Transaction, codec::encode(&TransactionBatch { transactions: chunk.to_vec() }));
+        }
+    }
+
+    /// Sends the waiting transactions to a peer that just connected.
+    fn share_mempool_with(&self, peer: PublicKey) {
+        let pending = self.shared.mempool().oldest(MAX_REGOSSIP);
+        for chunk in pending.chunks(MAX_GOSSIP_TRANSACTIONS) {
+            self.network.send(peer, Channel::Transaction, codec::encode(&TransactionBatch { transactions: chunk.to_vec() }));
+        }
     }
 
     fn prune_mempool(&mut self) {
@@ -440,7 +519,11 @@ impl Runtime {
                 self.network.disconnect(from, "one-way message on the block-sync channel");
             }
             NetworkEvent::BlockRequest { from, payload, reply } => self.serve_sync(from, &payload, reply),
-            NetworkEvent::PeerConnected(peer) => info!(peer = %self.shared.node_name_of(&peer), "peer connected"),
+            NetworkEvent::PeerConnected(peer) => {
+                info!(peer = %self.shared.node_name_of(&peer), "peer connected");
+                self.share_mempool_with(peer);
+                self.last_head_probe = Instant::now().checked_sub(HEAD_PROBE_EVERY).unwrap_or_else(Instant::now);
+            }
             NetworkEvent::PeerDisconnected(peer) => info!(peer = %self.shared.node_name_of(&peer), "peer disconnected"),
         }
         Ok(())
