@@ -527,3 +527,43 @@ fn corrupt_write_ahead_log_is_reported() {
     let failures = corrupt_start_failures(&chain, victim, "overwrite-write-ahead-log", overwrite_write_ahead_log);
     assert!(failures.is_empty(), "a store with a corrupt write-ahead log was not reported as corrupt:\n\n{}", failures.join("\n\n"));
 }
+
+#[test]
+fn restarted_validator_catches_up_while_idle() {
+    let mut chain = TestChain::new(4, 0);
+    chain.start_all();
+    commit_anchor(&chain, 0, ISSUERS[0]);
+    chain.kill9(3);
+    let missed = commit_anchor(&chain, 0, ISSUERS[0]);
+    let height = chain.get(0, &format!("/v1/transactions/{}", missed.id())).unwrap().1["height"].as_u64().unwrap();
+
+    // No transaction arrives after the restart, so only the height probe can tell node 3
+    // that it is behind.
+    chain.start(3);
+    chain.wait_height(3, height);
+    assert_same_chain(&chain, &[0, 1, 2, 3], height);
+}
+
+#[test]
+fn transaction_sent_during_outage_commits_after_restart() {
+    let mut chain = TestChain::new(4, 0);
+    chain.start_all();
+    commit_anchor(&chain, 0, ISSUERS[0]);
+
+    // With two of four validators down no quorum exists, so the transaction waits.
+    chain.kill9(2);
+    chain.kill9(3);
+    let key = chain.account_key(ISSUERS[0]);
+    let tx = chain.sign(0, &key, Action::Anchor(record(random_hash())));
+    assert_eq!(chain.submit(0, &tx).0, 202);
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let (_, pending) = chain.get(0, &format!("/v1/transactions/{}", tx.id())).unwrap();
+    assert_eq!(pending["state"], "pending", "{pending}");
+
+    // The restarted validators never saw the gossip; the transaction must still commit.
+    chain.start(2);
+    chain.start(3);
+    let status = chain.wait_transaction(0, &tx.id());
+    assert_eq!(status["state"], "committed", "{status}\n{}", all_logs(&chain));
+    assert_no_equivocation(&chain);
+}
