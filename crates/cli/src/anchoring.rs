@@ -19,7 +19,7 @@ use crate::output::{emit, OutputFormat};
 
 /// Exit code when the report does not match any anchor.
 pub const EXIT_NOT_ANCHORED: u8 = 1;
-/// Exit code when the report is anchored but revoked or superseded.
+/// Exit code when the report is anchored but revoked, superseded or expired.
 pub const EXIT_INACTIVE: u8 = 3;
 
 /// The options every transaction-sending command shares.
@@ -30,6 +30,16 @@ pub struct SendOptions {
     /// Blocks for which the transaction stays valid.
     pub valid_for: u64,
     pub wait: Duration,
+}
+
+/// The serde name of a value, such as `in_sync` for `SyncState::InSync`.
+pub fn serde_name(value: &impl Serialize) -> String {
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+}
+
+/// Formats milliseconds since the Unix epoch as an RFC 3339 UTC time.
+pub fn format_time_ms(ms: u64) -> String {
+    humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(ms)).to_string()
 }
 
 pub fn now_ms() -> u64 {
@@ -76,7 +86,7 @@ fn check_committed(outcome: &TransactionStatus) -> anyhow::Result<()> {
             outcome.height.unwrap_or_default(),
             outcome.reason.clone().unwrap_or_else(|| format!("{:?}", outcome.result))
         ),
-        state => bail!("transaction {} ended as {state:?}: {}", outcome.transaction_id, outcome.reason.clone().unwrap_or_default()),
+        state => bail!("transaction {} ended as {}: {}", outcome.transaction_id, serde_name(&state), outcome.reason.clone().unwrap_or_default()),
     }
 }
 
@@ -184,8 +194,12 @@ pub fn verify(format: OutputFormat, node: &str, report: &Path, package_path: &Pa
     let (verdict, code) = match &anchor {
         None => (format!("NOT ANCHORED: no anchor for this report's commitment; the report or its package differs from what was issued"), EXIT_NOT_ANCHORED),
         Some(view) => match &view.status {
+            AnchorStatus::Active if view.record.expires_at_ms.is_some_and(|expiry| expiry <= now_ms()) => (
+                format!("EXPIRED: anchored by {} but the report expired at {}", view.issuer.name, format_time_ms(view.record.expires_at_ms.unwrap_or_default())),
+                EXIT_INACTIVE,
+            ),
             AnchorStatus::Active => (format!("ANCHORED and active, issued by {} ({})", view.issuer.name, view.issuer.jurisdiction), 0),
-            AnchorStatus::Revoked { reason, height, .. } => (format!("REVOKED at height {height} ({reason:?}) by {}", view.issuer.name), EXIT_INACTIVE),
+            AnchorStatus::Revoked { reason, height, .. } => (format!("REVOKED at height {height} ({}) by {}", serde_name(reason).replace('_', " "), view.issuer.name), EXIT_INACTIVE),
             AnchorStatus::Superseded { by, height, .. } => (format!("SUPERSEDED at height {height} by commitment {by}"), EXIT_INACTIVE),
         },
     };
@@ -201,7 +215,11 @@ fn print_verify(o: &VerifyOutput) {
     if let Some(view) = &o.anchor {
         println!("issuer:       {} ({}, {})", view.issuer.name, view.issuer.id, view.issuer.jurisdiction);
         println!("kind:         {}", view.record.kind);
-        println!("anchored at:  height {}, block time {} ms since epoch", view.height, view.block_time_ms);
+        println!("issued at:    {}", format_time_ms(view.record.issued_at_ms));
+        if let Some(expiry) = view.record.expires_at_ms {
+            println!("expires at:   {}", format_time_ms(expiry));
+        }
+        println!("anchored at:  height {}, block time {}", view.height, format_time_ms(view.block_time_ms));
         println!("as of height: {}", view.as_of_height);
     }
     if let Some(genesis) = &o.receipt_checked_against {
@@ -260,6 +278,7 @@ pub fn receipt_verify(format: OutputFormat, receipt_path: &Path, genesis_path: &
             Some(false) => println!("report:       DOES NOT MATCH the receipt's commitment"),
             None => {}
         }
+        println!("note:         a receipt proves the anchor as of height {}; ask a node with `hashbridge verify` whether it was revoked or superseded since", o.height);
     })?;
     Ok(if report_matches == Some(false) { ExitCode::from(EXIT_NOT_ANCHORED) } else { ExitCode::SUCCESS })
 }
@@ -319,11 +338,11 @@ pub fn status(format: OutputFormat, node: &str) -> anyhow::Result<ExitCode> {
     let client = NodeClient::new(node)?;
     let status = client.status()?;
     emit(format, &status, |s| {
-        println!("node:          {} ({:?} of {})", s.node, s.role, s.institution);
+        println!("node:          {} ({} of {})", s.node, serde_name(&s.role), s.institution);
         println!("chain:         {} (genesis {})", s.chain_id, s.genesis_hash);
         println!("height:        {} (head {})", s.height, s.head_hash);
         println!("view:          {}{}", s.view, s.leader.as_ref().map(|l| format!(", leader {l}")).unwrap_or_default());
-        println!("sync:          {:?}, best known height {}", s.sync, s.best_known_height);
+        println!("sync:          {}, best known height {}", serde_name(&s.sync).replace('_', " "), s.best_known_height);
         println!("peers:         {}", s.peers.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", "));
         println!("mempool:       {} transactions", s.mempool_transactions);
         println!("anchor log:    {} entries", s.anchor_log_size);

@@ -92,7 +92,11 @@ impl NodeClient {
                 return Ok(status);
             }
             if Instant::now() >= deadline {
-                bail!("transaction {id} is still {:?} after {}s; check the node with `hashbridge status`", status.state, timeout.as_secs());
+                bail!(
+                    "transaction {id} is still {} after {}s; it may commit later, so check it with GET /v1/transactions/{id} or `hashbridge status` before sending it again",
+                    crate::anchoring::serde_name(&status.state),
+                    timeout.as_secs()
+                );
             }
             std::thread::sleep(Duration::from_millis(100));
         }
