@@ -187,7 +187,7 @@ pub fn verify(format: OutputFormat, node: &str, report: &Path, package_path: &Pa
 
     if let (Some(view), Some(genesis_path)) = (&anchor, genesis) {
         check_receipt(&view.receipt, genesis_path)?;
-        if view.receipt.commitment() != commitment {
+        if view.receipt.anchored_commitment() != Some(commitment) {
             bail!("the node returned a receipt for another commitment; do not trust this node's answer");
         }
     }
@@ -250,12 +250,15 @@ pub fn receipt_verify(format: OutputFormat, receipt_path: &Path, genesis_path: &
     let text = std::fs::read_to_string(receipt_path).with_context(|| format!("cannot read receipt {}", receipt_path.display()))?;
     let receipt: Receipt = serde_json::from_str(&text).with_context(|| format!("receipt {} is not a valid receipt file", receipt_path.display()))?;
     let genesis = check_receipt(&receipt, genesis_path)?;
+    let Some(anchored) = receipt.anchored_commitment() else {
+        bail!("receipt {} proves a revocation or supersession entry, not an anchoring; use the receipt saved when the report was anchored", receipt_path.display());
+    };
 
     let report_matches = match (report, package) {
         (Some(report), Some(package_path)) => {
             let package = ReportPackage::read(package_path)?;
             let digest = digest_file(report, package.content)?;
-            Some(package.recompute(&digest).map_err(anyhow::Error::msg)? == receipt.commitment())
+            Some(package.recompute(&digest).map_err(anyhow::Error::msg)? == anchored)
         }
         (None, None) => None,
         _ => bail!("--report and --package go together: the package's salt is needed to recompute the commitment"),
@@ -263,7 +266,7 @@ pub fn receipt_verify(format: OutputFormat, receipt_path: &Path, genesis_path: &
     let output = ReceiptOutput {
         valid: report_matches != Some(false),
         chain_id: genesis.chain_id.clone(),
-        commitment: receipt.commitment(),
+        commitment: anchored,
         height: receipt.header.height,
         block_hash: receipt.header.hash(),
         signers: receipt.certificate.signatures.len(),

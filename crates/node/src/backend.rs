@@ -69,6 +69,9 @@ impl NodeBackend {
         let store = &self.shared.store;
         let height = store.height() + 1;
         let id = check_includable(&*self.ctx, &**store, height, &tx).map_err(|e| {
+            if let InclusionError::State(error) = e {
+                return internal(error);
+            }
             let (code, conflict) = match &e {
                 InclusionError::Invalid(_) => ("invalid_transaction", false),
                 InclusionError::Expired { .. } => ("expired", false),

@@ -77,7 +77,22 @@ impl Host {
         let genesis = &self.shared.genesis.consensus;
         let limit_count = genesis.max_block_transactions as usize;
         let limit_bytes = usize::try_from(genesis.max_block_bytes).unwrap_or(usize::MAX).saturating_sub(4096);
-        let picked = self.shared.mempool().select(height, limit_count, limit_bytes);
+        let mut picked = self.shared.mempool().select(height, limit_count, limit_bytes);
+        // A transaction can re-enter the mempool while it commits (admission races the
+        // commit); it must not be proposed again.
+        let mut committed = Vec::new();
+        for (id, _) in &picked {
+            if self.store().transaction_location(id)?.is_some() {
+                committed.push(*id);
+            }
+        }
+        if !committed.is_empty() {
+            picked.retain(|(id, _)| !committed.contains(id));
+            let mut mempool = self.shared.mempool();
+            for id in &committed {
+                mempool.remove(id);
+            }
+        }
 
         let (head, frontier) = self.store().head_and_frontier();
         let head_hash = head.map_or(self.store().genesis_hash(), |h| h.hash);

@@ -9,9 +9,13 @@
 //! synced batch before the API reports any of its transactions as committed.
 //!
 //! A node that starts with an empty data folder asks its peers for their height first.
-//! When the chain is already past height 0, it syncs and signs no vote below the peers'
-//! height plus two, because it may have voted at the height in progress before its data
-//! was lost.
+//! When the chain is already past height 0, it saves a vote floor of the peers' height plus
+//! two, syncs, and signs no vote below the floor, because it may have voted at the height in
+//! progress before its data was lost.
+//!
+//! NOTE: the floor is only as good as the peers' answers. If no peer answers within the
+//! bootstrap window, or all report height 0, the floor is 0 and a validator wiped while a
+//! vote was in flight could sign a conflicting vote.
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
 
@@ -29,7 +33,7 @@ use std::time::Duration;
 use hashbridge_api::server::{serve, ServerConfig};
 use hashbridge_config::node::LogFormat;
 use hashbridge_config::{Genesis, NodeConfig};
-use hashbridge_consensus::{CommittedTip, Config as CoreConfig, Core, Ed25519Signer, Ed25519Verifier, Input, Record, Start};
+use hashbridge_consensus::{CommittedTip, Config as CoreConfig, Core, Ed25519Signer, Ed25519Verifier, Record, Start};
 use hashbridge_crypto::keys::KeyPurpose;
 use hashbridge_crypto::KeyPair;
 use hashbridge_network::{NetworkConfig, NetworkHandle, NetworkTuning};
@@ -41,7 +45,7 @@ use tracing::{info, warn};
 
 use crate::host::Host;
 use crate::mempool::{Mempool, MempoolLimits};
-use crate::runtime::{fetch_blocks, fetch_head, now_ms, Inbox, Runtime, RECORD_PREFIX};
+use crate::runtime::{fetch_blocks, fetch_head, Inbox, Runtime, RECORD_PREFIX};
 use crate::shared::Shared;
 
 /// The reason the node could not start or had to stop.
@@ -260,12 +264,22 @@ fn start_core(shared: &Arc<Shared>, key: KeyPair, vote_floor: u64) -> Result<(Co
     Ok((core, actions, counter))
 }
 
-/// On an empty data folder, finds the peers' height, syncs to it and returns the vote
-/// floor; on a used store returns 0.
+/// Key of the persisted vote floor in the consensus column family.
+const VOTE_FLOOR_KEY: &[u8] = b"vote_floor";
+
+fn stored_vote_floor(store: &Store) -> Result<u64, NodeError> {
+    let bytes = store.get_consensus(VOTE_FLOOR_KEY)?;
+    Ok(bytes.and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok()).map_or(0, u64::from_be_bytes))
+}
+
+/// Finds the vote floor. On an empty data folder it asks the peers for their height; if
+/// the chain has progressed, it saves the floor (with `sync`) before syncing to that height.
+/// A saved floor is kept across restarts, so a second restart cannot lower it.
 async fn bootstrap(shared: &Arc<Shared>, network: &NetworkHandle, host: &mut Host) -> Result<u64, NodeError> {
     let store = &shared.store;
-    if store.height() > 0 || !store.consensus_records(RECORD_PREFIX)?.is_empty() {
-        return Ok(0);
+    let saved = stored_vote_floor(store)?;
+    if store.height() > 0 || saved > 0 || !store.consensus_records(RECORD_PREFIX)?.is_empty() {
+        return Ok(saved);
     }
     let wait = shared.genesis.consensus.consensus_timeout.min(Duration::from_secs(5));
     let deadline = tokio::time::Instant::now() + wait;
@@ -300,6 +314,7 @@ async fn bootstrap(shared: &Arc<Shared>, network: &NetworkHandle, host: &mut Hos
         return Ok(0);
     };
     let floor = best_height + 2;
+    store.put_consensus(VOTE_FLOOR_KEY, &floor.to_be_bytes())?;
     info!(peers_height = best_height, vote_floor = floor, "data folder is empty but the chain has progressed: syncing, and signing no vote below the floor");
 
     while store.height() < best_height {
@@ -313,6 +328,5 @@ async fn bootstrap(shared: &Arc<Shared>, network: &NetworkHandle, host: &mut Hos
         }
     }
     shared.update_snapshot(|s| s.best_known_height = best_height);
-    let _ = Input::PendingTransactions { count: 0, now_ms: now_ms() };
     Ok(floor)
 }

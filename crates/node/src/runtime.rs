@@ -20,7 +20,7 @@ use tracing::{debug, error, info, warn};
 
 use crate::host::Host;
 use crate::shared::{lock, Shared};
-use crate::wire::{SyncRequest, SyncResponse, TransactionBatch, MAX_GOSSIP_TRANSACTIONS, MAX_SYNC_BLOCKS, MAX_SYNC_RESPONSE_BYTES};
+use crate::wire::{SyncRequest, SyncResponse, TransactionBatch, MAX_GOSSIP_BYTES, MAX_GOSSIP_TRANSACTIONS, MAX_SYNC_BLOCKS, MAX_SYNC_RESPONSE_BYTES};
 use crate::NodeError;
 
 /// Prefix of consensus record keys: `r`, height (u64 big-endian), counter (u64 big-endian).
@@ -417,16 +417,16 @@ impl Runtime {
             return;
         }
         debug!(count = pending.len(), "gossiping waiting transactions again");
-        for chunk in pending.chunks(MAX_GOSSIP_TRANSACTIONS) {
-            self.network.broadcast(Channel::Transaction, codec::encode(&TransactionBatch { transactions: chunk.to_vec() }));
+        for payload in gossip_payloads(pending) {
+            self.network.broadcast(Channel::Transaction, payload);
         }
     }
 
     /// Sends the waiting transactions to a peer that just connected.
     fn share_mempool_with(&self, peer: PublicKey) {
         let pending = self.shared.mempool().oldest(MAX_REGOSSIP);
-        for chunk in pending.chunks(MAX_GOSSIP_TRANSACTIONS) {
-            self.network.send(peer, Channel::Transaction, codec::encode(&TransactionBatch { transactions: chunk.to_vec() }));
+        for payload in gossip_payloads(pending) {
+            self.network.send(peer, Channel::Transaction, payload);
         }
     }
 
@@ -458,8 +458,7 @@ impl Runtime {
             return;
         }
         let transactions = std::mem::take(&mut self.gossip);
-        for chunk in transactions.chunks(MAX_GOSSIP_TRANSACTIONS) {
-            let payload = codec::encode(&TransactionBatch { transactions: chunk.to_vec() });
+        for payload in gossip_payloads(transactions) {
             self.network.broadcast(Channel::Transaction, payload);
         }
     }
@@ -591,6 +590,27 @@ impl Runtime {
         };
         let _ = reply.send(codec::encode(&response));
     }
+}
+
+/// Encodes transactions into gossip messages of at most [`MAX_GOSSIP_TRANSACTIONS`] and
+/// about [`MAX_GOSSIP_BYTES`] each; a single larger transaction goes alone.
+fn gossip_payloads(transactions: Vec<Transaction>) -> Vec<Vec<u8>> {
+    let mut payloads = Vec::new();
+    let mut batch = Vec::new();
+    let mut bytes = 0usize;
+    for tx in transactions {
+        let size = tx.encoded_len();
+        if !batch.is_empty() && (batch.len() >= MAX_GOSSIP_TRANSACTIONS || bytes + size > MAX_GOSSIP_BYTES) {
+            payloads.push(codec::encode(&TransactionBatch { transactions: std::mem::take(&mut batch) }));
+            bytes = 0;
+        }
+        bytes += size;
+        batch.push(tx);
+    }
+    if !batch.is_empty() {
+        payloads.push(codec::encode(&TransactionBatch { transactions: batch }));
+    }
+    payloads
 }
 
 /// Requests committed blocks from `from_height` on and decodes the response.

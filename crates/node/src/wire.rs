@@ -8,6 +8,9 @@ use hashbridge_types::{CertifiedBlock, Transaction};
 
 /// Most transactions gossiped in one message.
 pub const MAX_GOSSIP_TRANSACTIONS: usize = 512;
+/// Encoded bytes of transactions that end a gossip batch; well under the default 16 MiB
+/// frame limit.
+pub const MAX_GOSSIP_BYTES: usize = 4 * 1024 * 1024;
 /// Most blocks returned by one sync response.
 pub const MAX_SYNC_BLOCKS: u32 = 64;
 /// Most encoded bytes of blocks returned by one sync response; at least one block is

@@ -335,8 +335,11 @@ impl Store {
         batch.put_cf(meta, KEY_HEAD, codec::encode(&head));
         batch.put_cf(meta, KEY_FRONTIER, codec::encode(&frontier));
 
+        // Readers of the tip wait for the write, so a proof is never asked of a log size
+        // the cached tip does not know yet.
+        let mut tip = self.tip_mut();
         self.write_synced(batch)?;
-        *self.tip_mut() = Tip { head: Some(head), frontier: execution.frontier.clone() };
+        *tip = Tip { head: Some(head), frontier: execution.frontier.clone() };
         Ok(())
     }
 

@@ -1,7 +1,8 @@
 //! Blocks, headers, votes and commit certificates.
 //!
 //! The block hash is the domain-tagged hash of the encoded [`BlockHeader`]. The header
-//! commits to the body through `transaction_root` (the RFC 6962 root over transaction ids)
+//! commits to the body through `transaction_root` (the RFC 6962 root over the encoded
+//! transactions, signatures included)
 //! and to the ledger through `log_root` and `log_size` (the anchor log after executing the
 //! block), so a header plus an inclusion proof is enough to prove an anchor.
 //!
@@ -33,7 +34,7 @@ pub struct BlockHeader {
     pub timestamp_ms: u64,
     /// The node key of the validator that proposed the block.
     pub proposer: PublicKey,
-    /// RFC 6962 root over the ids of the block's transactions, in order.
+    /// RFC 6962 root over the block's encoded transactions, signatures included, in order.
     pub transaction_root: Hash32,
     pub transaction_count: u32,
     /// Root of the anchor log after executing this block.
@@ -77,9 +78,10 @@ impl Block {
     }
 }
 
-/// RFC 6962 root over the ids of `transactions`, in order.
+/// RFC 6962 root over the encoded `transactions`, in order. The leaves cover the
+/// signatures too, so a certified block's body cannot be altered without changing its hash.
 pub fn transaction_root(transactions: &[Transaction]) -> Hash32 {
-    let leaves: Vec<Hash32> = transactions.iter().map(|tx| merkle::leaf_hash(tx.id().as_bytes())).collect();
+    let leaves: Vec<Hash32> = transactions.iter().map(|tx| merkle::leaf_hash(&codec::encode(tx))).collect();
     merkle::root(&leaves)
 }
 

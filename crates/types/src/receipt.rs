@@ -75,12 +75,12 @@ impl Receipt {
         Ok(())
     }
 
-    /// The commitment the receipt's entry is about.
-    pub fn commitment(&self) -> Hash32 {
+    /// The commitment the receipt proves anchored, or `None` when its entry records a
+    /// revocation or supersession instead.
+    pub fn anchored_commitment(&self) -> Option<Hash32> {
         match &self.entry.event {
-            crate::ledger::LogEvent::Anchored { commitment, .. } => *commitment,
-            crate::ledger::LogEvent::Revoked { commitment, .. } => *commitment,
-            crate::ledger::LogEvent::Superseded { new, .. } => *new,
+            crate::ledger::LogEvent::Anchored { commitment, .. } => Some(*commitment),
+            crate::ledger::LogEvent::Revoked { .. } | crate::ledger::LogEvent::Superseded { .. } => None,
         }
     }
 }
