@@ -155,12 +155,12 @@ pub fn anchor(format: OutputFormat, options: &SendOptions, report: &Path, json: 
         reused_package: reused,
     };
     emit(format, &output, |o| {
-        println!("anchored {} at height {} by {}", o.report.display(), o.height, o.issuer);
-        println!("commitment:   {}", o.commitment);
-        println!("transaction:  {}", o.transaction_id);
-        println!("package:      {}{}", o.package.display(), if o.reused_package { " (existing package reused)" } else { "" });
-        println!("receipt:      {}", o.receipt.display());
-        println!("send the report together with its package; the package holds the salt needed to verify it");
+        out!("anchored {} at height {} by {}", o.report.display(), o.height, o.issuer);
+        out!("commitment:   {}", o.commitment);
+        out!("transaction:  {}", o.transaction_id);
+        out!("package:      {}{}", o.package.display(), if o.reused_package { " (existing package reused)" } else { "" });
+        out!("receipt:      {}", o.receipt.display());
+        out!("send the report together with its package; the package holds the salt needed to verify it");
     })?;
     Ok(ExitCode::SUCCESS)
 }
@@ -209,21 +209,21 @@ pub fn verify(format: OutputFormat, node: &str, report: &Path, package_path: &Pa
 }
 
 fn print_verify(o: &VerifyOutput) {
-    println!("{}", o.verdict);
-    println!("report:       {}", o.report.display());
-    println!("commitment:   {}", o.commitment);
+    out!("{}", o.verdict);
+    out!("report:       {}", o.report.display());
+    out!("commitment:   {}", o.commitment);
     if let Some(view) = &o.anchor {
-        println!("issuer:       {} ({}, {})", view.issuer.name, view.issuer.id, view.issuer.jurisdiction);
-        println!("kind:         {}", view.record.kind);
-        println!("issued at:    {}", format_time_ms(view.record.issued_at_ms));
+        out!("issuer:       {} ({}, {})", view.issuer.name, view.issuer.id, view.issuer.jurisdiction);
+        out!("kind:         {}", view.record.kind);
+        out!("issued at:    {}", format_time_ms(view.record.issued_at_ms));
         if let Some(expiry) = view.record.expires_at_ms {
-            println!("expires at:   {}", format_time_ms(expiry));
+            out!("expires at:   {}", format_time_ms(expiry));
         }
-        println!("anchored at:  height {}, block time {}", view.height, format_time_ms(view.block_time_ms));
-        println!("as of height: {}", view.as_of_height);
+        out!("anchored at:  height {}, block time {}", view.height, format_time_ms(view.block_time_ms));
+        out!("as of height: {}", view.as_of_height);
     }
     if let Some(genesis) = &o.receipt_checked_against {
-        println!("receipt:      verified against {}", genesis.display());
+        out!("receipt:      verified against {}", genesis.display());
     }
 }
 
@@ -273,15 +273,15 @@ pub fn receipt_verify(format: OutputFormat, receipt_path: &Path, genesis_path: &
         report_matches,
     };
     emit(format, &output, |o| {
-        println!("receipt is valid for chain {}: committed at height {} in block {}", o.chain_id, o.height, o.block_hash);
-        println!("commitment:   {}", o.commitment);
-        println!("signed by:    {} validators, a quorum of the genesis validator set", o.signers);
+        out!("receipt is valid for chain {}: committed at height {} in block {}", o.chain_id, o.height, o.block_hash);
+        out!("commitment:   {}", o.commitment);
+        out!("signed by:    {} validators, a quorum of the genesis validator set", o.signers);
         match o.report_matches {
-            Some(true) => println!("report:       matches the receipt's commitment"),
-            Some(false) => println!("report:       DOES NOT MATCH the receipt's commitment"),
+            Some(true) => out!("report:       matches the receipt's commitment"),
+            Some(false) => out!("report:       DOES NOT MATCH the receipt's commitment"),
             None => {}
         }
-        println!("note:         a receipt proves the anchor as of height {}; ask a node with `hashbridge verify` whether it was revoked or superseded since", o.height);
+        out!("note:         a receipt proves the anchor as of height {}; ask a node with `hashbridge verify` whether it was revoked or superseded since", o.height);
     })?;
     Ok(if report_matches == Some(false) { ExitCode::from(EXIT_NOT_ANCHORED) } else { ExitCode::SUCCESS })
 }
@@ -310,7 +310,7 @@ pub fn revoke(format: OutputFormat, options: &SendOptions, commitment: Hash32, r
     let (tx, outcome) = send(options, &client, Action::Revoke { commitment, reason })?;
     check_committed(&outcome)?;
     let output = ChangeOutput { action: "revoke".into(), commitment, replacement: None, transaction_id: tx.id(), height: outcome.height.unwrap_or_default() };
-    emit(format, &output, |o| println!("revoked {} at height {} (transaction {})", o.commitment, o.height, o.transaction_id))?;
+    emit(format, &output, |o| out!("revoked {} at height {} (transaction {})", o.commitment, o.height, o.transaction_id))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -331,8 +331,8 @@ pub fn supersede(format: OutputFormat, options: &SendOptions, old: Hash32, new_r
     }
     let output = ChangeOutput { action: "supersede".into(), commitment: old, replacement: Some(package.commitment), transaction_id: tx.id(), height: outcome.height.unwrap_or_default() };
     emit(format, &output, |o| {
-        println!("superseded {} by {} at height {}", o.commitment, package.commitment, o.height);
-        println!("package of the new report: {}", package_path.display());
+        out!("superseded {} by {} at height {}", o.commitment, package.commitment, o.height);
+        out!("package of the new report: {}", package_path.display());
     })?;
     Ok(ExitCode::SUCCESS)
 }
@@ -341,14 +341,14 @@ pub fn status(format: OutputFormat, node: &str) -> anyhow::Result<ExitCode> {
     let client = NodeClient::new(node)?;
     let status = client.status()?;
     emit(format, &status, |s| {
-        println!("node:          {} ({} of {})", s.node, serde_name(&s.role), s.institution);
-        println!("chain:         {} (genesis {})", s.chain_id, s.genesis_hash);
-        println!("height:        {} (head {})", s.height, s.head_hash);
-        println!("view:          {}{}", s.view, s.leader.as_ref().map(|l| format!(", leader {l}")).unwrap_or_default());
-        println!("sync:          {}, best known height {}", serde_name(&s.sync).replace('_', " "), s.best_known_height);
-        println!("peers:         {}", s.peers.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", "));
-        println!("mempool:       {} transactions", s.mempool_transactions);
-        println!("anchor log:    {} entries", s.anchor_log_size);
+        out!("node:          {} ({} of {})", s.node, serde_name(&s.role), s.institution);
+        out!("chain:         {} (genesis {})", s.chain_id, s.genesis_hash);
+        out!("height:        {} (head {})", s.height, s.head_hash);
+        out!("view:          {}{}", s.view, s.leader.as_ref().map(|l| format!(", leader {l}")).unwrap_or_default());
+        out!("sync:          {}, best known height {}", serde_name(&s.sync).replace('_', " "), s.best_known_height);
+        out!("peers:         {}", s.peers.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", "));
+        out!("mempool:       {} transactions", s.mempool_transactions);
+        out!("anchor log:    {} entries", s.anchor_log_size);
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -118,13 +118,13 @@ pub fn run(format: OutputFormat, args: &BenchArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn print_report(r: &BenchReport) {
-    println!("machine:             {} ({} cores, {} GiB, {})", r.machine.cpu, r.machine.cores, r.machine.memory_gib, r.machine.os);
+    out!("machine:             {} ({} cores, {} GiB, {})", r.machine.cpu, r.machine.cores, r.machine.memory_gib, r.machine.os);
     let rate = if r.target_rate == 0 { "as fast as possible".to_string() } else { format!("{} tx/s target", r.target_rate) };
-    println!("load:                {} clients for {:.1}s, {} anchors per transaction, {rate}, at most {} in flight", r.clients, r.load_seconds, r.anchors_per_transaction, r.max_in_flight);
-    println!("transactions:        {} submitted, {} committed, {} submissions rejected", r.submitted_transactions, r.committed_transactions, r.rejected_submissions);
-    println!("committed anchors:   {} in {} blocks", r.committed_anchors, r.blocks);
-    println!("throughput:          {:.0} anchors/s", r.anchors_per_second);
-    println!("submit-to-commit:    p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms", r.latency_p50_ms, r.latency_p99_ms, r.latency_max_ms);
+    out!("load:                {} clients for {:.1}s, {} anchors per transaction, {rate}, at most {} in flight", r.clients, r.load_seconds, r.anchors_per_transaction, r.max_in_flight);
+    out!("transactions:        {} submitted, {} committed, {} submissions rejected", r.submitted_transactions, r.committed_transactions, r.rejected_submissions);
+    out!("committed anchors:   {} in {} blocks", r.committed_anchors, r.blocks);
+    out!("throughput:          {:.0} anchors/s", r.anchors_per_second);
+    out!("submit-to-commit:    p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms", r.latency_p50_ms, r.latency_p99_ms, r.latency_max_ms);
 }
 
 fn run_in(args: &BenchArgs, dir: &std::path::Path) -> anyhow::Result<BenchReport> {

@@ -360,24 +360,24 @@ fn chain_new(format: OutputFormat, args: &ChainNewArgs) -> anyhow::Result<()> {
 }
 
 fn print_chain(chain: &GeneratedChain) {
-    println!("chain id:      {}", chain.chain_id);
-    println!("genesis hash:  {}", chain.genesis_hash);
-    println!("genesis file:  {}", chain.genesis.display());
-    println!();
-    println!("{:<22} {:<10} {:<16} {:<22} {:<22}", "node", "role", "institution", "p2p", "api");
+    out!("chain id:      {}", chain.chain_id);
+    out!("genesis hash:  {}", chain.genesis_hash);
+    out!("genesis file:  {}", chain.genesis.display());
+    out!();
+    out!("{:<22} {:<10} {:<16} {:<22} {:<22}", "node", "role", "institution", "p2p", "api");
     for node in &chain.nodes {
         let role = match node.role {
             NodeRole::Validator => "validator",
             NodeRole::Observer => "observer",
         };
-        println!("{:<22} {:<10} {:<16} {:<22} {:<22}", node.name, role, node.institution, node.p2p_listen, node.api_listen);
+        out!("{:<22} {:<10} {:<16} {:<22} {:<22}", node.name, role, node.institution, node.p2p_listen, node.api_listen);
     }
-    println!();
+    out!();
     for (institution, path) in &chain.account_keys {
-        println!("account key of {institution}: {}", path.display());
+        out!("account key of {institution}: {}", path.display());
     }
-    println!();
-    println!("start a node with: hashbridge node run --config {}", chain.nodes.first().map(|n| n.config.display().to_string()).unwrap_or_default());
+    out!();
+    out!("start a node with: hashbridge node run --config {}", chain.nodes.first().map(|n| n.config.display().to_string()).unwrap_or_default());
 }
 
 #[derive(Serialize)]
@@ -400,11 +400,11 @@ fn key_info(file: &Path, key: &KeyPair) -> KeyInfo {
 }
 
 fn print_key(info: &KeyInfo) {
-    println!("file:        {}", info.file.display());
-    println!("purpose:     {}", info.purpose);
-    println!("public key:  {}", info.public_key);
+    out!("file:        {}", info.file.display());
+    out!("purpose:     {}", info.purpose);
+    out!("public key:  {}", info.public_key);
     if let Some(peer_id) = &info.peer_id {
-        println!("peer id:     {peer_id}");
+        out!("peer id:     {peer_id}");
     }
 }
 
@@ -482,22 +482,22 @@ fn genesis_check(format: OutputFormat, file: &Path) -> anyhow::Result<()> {
         faults_tolerated: set.fault_tolerance(),
     };
     emit(format, &summary, |s| {
-        println!("genesis {} is valid", file.display());
-        println!("chain id:          {}", s.chain_id);
-        println!("genesis hash:      {}", s.genesis_hash);
-        println!("crypto suite:      {}", s.crypto_suite);
-        println!("institutions:      {}", s.institutions.iter().map(|i| format!("{} ({})", i.id, i.jurisdiction)).collect::<Vec<_>>().join(", "));
-        println!("validators:        {}", s.validators.len());
+        out!("genesis {} is valid", file.display());
+        out!("chain id:          {}", s.chain_id);
+        out!("genesis hash:      {}", s.genesis_hash);
+        out!("crypto suite:      {}", s.crypto_suite);
+        out!("institutions:      {}", s.institutions.iter().map(|i| format!("{} ({})", i.id, i.jurisdiction)).collect::<Vec<_>>().join(", "));
+        out!("validators:        {}", s.validators.len());
         for v in &s.validators {
-            println!("  {:<22} {:<16} weight {}  {}", v.name, v.institution, v.weight, v.public_key);
+            out!("  {:<22} {:<16} weight {}  {}", v.name, v.institution, v.weight, v.public_key);
         }
-        println!("observers:         {}", s.observers.len());
+        out!("observers:         {}", s.observers.len());
         for o in &s.observers {
-            println!("  {:<22} {:<16} {}", o.name, o.institution, o.public_key);
+            out!("  {:<22} {:<16} {}", o.name, o.institution, o.public_key);
         }
-        println!("total weight:      {}", s.total_weight);
-        println!("quorum weight:     {}", s.quorum_weight);
-        println!("faults tolerated:  {} (weight)", s.faults_tolerated);
+        out!("total weight:      {}", s.total_weight);
+        out!("quorum weight:     {}", s.quorum_weight);
+        out!("faults tolerated:  {} (weight)", s.faults_tolerated);
     })
 }
 
@@ -544,16 +544,16 @@ fn report_hash(format: OutputFormat, args: &ReportHashArgs) -> anyhow::Result<()
         package: args.package.clone(),
     };
     emit(format, &output, |o| {
-        println!("file:            {}", o.file.display());
-        println!("content digest:  {}", o.content_digest);
-        println!("algorithm:       {}", o.algorithm);
-        println!("commitment:      {}", o.commitment);
+        out!("file:            {}", o.file.display());
+        out!("content digest:  {}", o.content_digest);
+        out!("algorithm:       {}", o.algorithm);
+        out!("commitment:      {}", o.commitment);
         if let Some(salt) = &o.salt {
-            println!("salt:            {salt}");
-            println!("keep the salt with the report: without it the commitment cannot be checked");
+            out!("salt:            {salt}");
+            out!("keep the salt with the report: without it the commitment cannot be checked");
         }
         if let Some(package) = &o.package {
-            println!("package:         {}", package.display());
+            out!("package:         {}", package.display());
         }
     })
 }

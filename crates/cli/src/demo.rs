@@ -44,13 +44,13 @@ struct DemoSummary {
 
 fn step(format: OutputFormat, text: &str) {
     if format == OutputFormat::Text {
-        println!("\n== {text}");
+        out!("\n== {text}");
     }
 }
 
 fn say(format: OutputFormat, text: &str) {
     if format == OutputFormat::Text {
-        println!("   {text}");
+        out!("   {text}");
     }
 }
 
@@ -63,7 +63,7 @@ pub fn run(format: OutputFormat, args: &DemoArgs) -> anyhow::Result<ExitCode> {
     }
     let summary = result?;
     if format == OutputFormat::Json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+        out!("{}", serde_json::to_string_pretty(&summary)?);
     }
     let ok = summary.verified_at_hong_kong_bank
         && summary.verified_at_regulator_observer

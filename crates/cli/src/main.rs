@@ -1,6 +1,18 @@
 //! The `hashbridge` command. Argument parsing and output live here; the work is done by
 //! the library crates.
 
+/// Prints a line to standard output like `println!`, but exits with status 141 (as a
+/// process killed by SIGPIPE would) when the reader has gone, such as `| head -1`,
+/// instead of panicking.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if writeln!(std::io::stdout(), $($arg)*).is_err() {
+            std::process::exit(141);
+        }
+    }};
+}
+
 mod anchoring;
 mod bench;
 mod client;

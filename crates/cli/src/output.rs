@@ -18,7 +18,7 @@ pub enum OutputFormat {
 /// Prints `value` as pretty JSON, or calls `text` to print it for a person.
 pub fn emit<T: Serialize>(format: OutputFormat, value: &T, text: impl FnOnce(&T)) -> anyhow::Result<()> {
     match format {
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(value)?),
+        OutputFormat::Json => out!("{}", serde_json::to_string_pretty(value)?),
         OutputFormat::Text => text(value),
         OutputFormat::Silent => {}
     }
