@@ -7,7 +7,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use hashbridge_crypto::Hash32;
-use hashbridge_ledger::{check_includable, check_window, execute_block, BlockExecution, InclusionError, LedgerContext};
+use hashbridge_ledger::{check_includable, check_window, execute_block, BlockExecution, LedgerContext};
 use hashbridge_storage::{StorageError, Store};
 use hashbridge_types::block::transaction_root;
 use hashbridge_types::{Block, BlockHeader, CertifiedBlock, CommitCertificate, PublicKey, Transaction, ValidatorSet};
@@ -151,7 +151,7 @@ impl Host {
                 } else {
                     check_includable(&self.ctx, self.store(), height, tx)
                 };
-                let id = checked.map_err(|e| BlockError::Transaction { height, index, reason: inclusion_reason(e) })?;
+                let id = checked.map_err(|e| BlockError::Transaction { height, index, reason: e.to_string() })?;
                 if verified && self.store().transaction_location(&id)?.is_some() {
                     return Err(BlockError::Transaction { height, index, reason: format!("transaction {id} was already committed") });
                 }
@@ -193,8 +193,4 @@ impl Host {
         self.execution_order.clear();
         Ok(execution)
     }
-}
-
-fn inclusion_reason<E: std::fmt::Display>(error: InclusionError<E>) -> String {
-    error.to_string()
 }
