@@ -183,7 +183,7 @@ impl TestChain {
         self.status(index).and_then(|s| s["height"].as_u64()).unwrap_or(0)
     }
 
-    /// Polls node `index` until `check` holds on its status, or fails the test after [`WAIT`].
+    /// Polls node `index` until `check` is true of its status, or fails the test after [`WAIT`].
     pub fn wait_for(&self, index: usize, what: &str, check: impl Fn(&Value) -> bool) -> Value {
         let deadline = Instant::now() + WAIT;
         loop {

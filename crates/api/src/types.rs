@@ -14,7 +14,7 @@ pub struct SubmitRequest {
     pub transaction: Transaction,
 }
 
-/// Answer to a submission that the node accepted into its mempool.
+/// Response to a submission that the node accepted into its mempool.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct SubmitResponse {
     #[schema(value_type = String, example = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")]
@@ -30,7 +30,7 @@ pub enum TransactionState {
     Pending,
     /// In a committed block and executed with result `ok`.
     Committed,
-    /// In a committed block, but execution rejected it; `result` says why.
+    /// In a committed block, but execution rejected it; `result` gives the reason.
     Rejected,
     /// Dropped before inclusion because its validity window or mempool expiry passed.
     Expired,
@@ -38,7 +38,7 @@ pub enum TransactionState {
     Unknown,
 }
 
-/// Answer to `GET /v1/transactions/{id}`.
+/// Response to `GET /v1/transactions/{id}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TransactionStatus {
     #[schema(value_type = String, example = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")]
@@ -54,7 +54,7 @@ pub struct TransactionStatus {
     pub reason: Option<String>,
 }
 
-/// Answer to `GET /v1/anchors/{commitment}` when the commitment is anchored.
+/// Response to `GET /v1/anchors/{commitment}` when the commitment is anchored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct AnchorView {
     #[schema(value_type = String, example = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")]
@@ -85,7 +85,7 @@ pub struct IssuerView {
     pub account_key: PublicKey,
 }
 
-/// Answer to `GET /v1/blocks/{height}`.
+/// Response to `GET /v1/blocks/{height}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct BlockView {
     #[schema(value_type = String, example = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")]
@@ -125,7 +125,7 @@ pub enum SyncState {
     CatchingUp,
 }
 
-/// Answer to `GET /v1/status`.
+/// Response to `GET /v1/status`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct NodeStatus {
     pub chain_id: String,
@@ -158,7 +158,7 @@ pub struct PeerView {
     pub public_key: PublicKey,
 }
 
-/// Answer to `GET /v1/members`.
+/// Response to `GET /v1/members`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct MembersView {
     pub validators: Vec<MemberView>,

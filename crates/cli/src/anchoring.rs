@@ -130,8 +130,8 @@ pub fn anchor(format: OutputFormat, options: &SendOptions, report: &Path, json: 
     let encoding = if json { ContentEncoding::JsonJcs } else { ContentEncoding::Raw };
     let package_path = package_path_for(report);
     let (package, reused) = package_for(report, &package_path, encoding, kind, None)?;
-    // The package holds the salt, so it is written before anything is sent: an anchor that
-    // commits after a timeout or an interruption can still be verified, and a retry reuses it.
+    // The package contains the salt, so it is written before anything is sent. An anchor that
+    // commits after a timeout or an interruption can then still be verified, and a retry reuses it.
     if !reused {
         package.write(&package_path)?;
     }
@@ -177,7 +177,7 @@ pub struct VerifyOutput {
     pub receipt_checked_against: Option<PathBuf>,
 }
 
-/// Recomputes the commitment of the report held locally and asks the node about it.
+/// Recomputes the commitment of the local report and looks it up on the node.
 pub fn verify(format: OutputFormat, node: &str, report: &Path, package_path: &Path, genesis: Option<&Path>) -> anyhow::Result<ExitCode> {
     let package = ReportPackage::read(package_path)?;
     let digest = digest_file(report, package.content)?;
@@ -188,7 +188,7 @@ pub fn verify(format: OutputFormat, node: &str, report: &Path, package_path: &Pa
     if let (Some(view), Some(genesis_path)) = (&anchor, genesis) {
         check_receipt(&view.receipt, genesis_path)?;
         if view.receipt.anchored_commitment() != Some(commitment) {
-            bail!("the node returned a receipt for another commitment; do not trust this node's answer");
+            bail!("the node returned a receipt for another commitment; do not trust this node's response");
         }
     }
     let (verdict, code) = match &anchor {

@@ -78,7 +78,7 @@ impl NodeClient {
         match self.get(&format!("/v1/anchors/{commitment}"))? {
             Ok(view) => Ok(Some(view)),
             Err((404, e)) if e.error == "not_anchored" => Ok(None),
-            Err((404, e)) => Err(anyhow!("{}/v1/anchors answered 404 ({}): {}; check that --node is the node's base URL, such as http://127.0.0.1:20200", self.base, e.error, e.message)),
+            Err((404, e)) => Err(anyhow!("{}/v1/anchors returned 404 ({}): {}; check that --node is the node's base URL, such as http://127.0.0.1:20200", self.base, e.error, e.message)),
             Err((code, e)) => Err(anyhow!("anchor lookup failed ({code}): {}", e.message)),
         }
     }

@@ -103,7 +103,7 @@ impl SendArgs {
     }
 }
 
-/// How a report to anchor is hashed and labelled.
+/// Hashing and labelling options for a report to anchor.
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// Hash the RFC 8785 canonical form of a JSON report.

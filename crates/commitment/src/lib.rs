@@ -6,7 +6,7 @@
 //!    change it (see [`jcs`]).
 //! 2. **Commitment.** Version 1 salted: `SHA-256(tag || salt || content digest)` with a
 //!    32-byte random salt and the domain tag `hashbridge/v1/commitment/salted`. The salt stops
-//!    anyone who sees the chain from confirming a guessed report. An unsalted commitment,
+//!    anyone who reads the chain from confirming a guessed report. An unsalted commitment,
 //!    with its own tag, is made only when the caller asks for it.
 //! 3. **Report package.** A small JSON sidecar holding the salt and the commitment, which
 //!    travels with the report. The salt never goes to a node.
@@ -33,7 +33,7 @@ pub const MAX_JSON_REPORT_BYTES: u64 = 64 * 1024 * 1024;
 
 const READ_CHUNK_BYTES: usize = 64 * 1024;
 
-/// How the report's bytes were turned into a content digest.
+/// Method that turns the report's bytes into a content digest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ContentEncoding {
@@ -77,7 +77,7 @@ impl std::fmt::Debug for Salt {
     }
 }
 
-/// Why a report could not be hashed.
+/// Reason a report could not be hashed.
 #[derive(Debug, Error)]
 pub enum ReportError {
     #[error("cannot read report {path}: {source}")]

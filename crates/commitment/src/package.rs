@@ -57,7 +57,7 @@ pub struct ReportPackage {
     pub kind: Option<String>,
 }
 
-/// Why a package could not be read or does not match a report.
+/// Reason a package could not be read or does not match a report.
 #[derive(Debug, Error)]
 pub enum PackageError {
     #[error("cannot read report package {path}: {source}")]

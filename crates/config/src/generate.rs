@@ -9,8 +9,8 @@
 //! OUT/nodes/<name>/node.toml               each node's config, with distinct ports
 //! ```
 //!
-//! Keys are written with mode 0600. Generation refuses to write into a folder that already
-//! holds a chain, so an existing chain's keys are never replaced.
+//! Keys are written with mode 0600. Generation rejects a folder that already contains a
+//! chain, so an existing chain's keys are never replaced.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -40,7 +40,7 @@ pub struct InstitutionSpec {
     pub observers: usize,
 }
 
-/// What to generate: read from a spec file or built from command-line counts.
+/// Chain to generate, read from a spec file or built from command-line counts.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChainSpec {
@@ -122,7 +122,7 @@ impl ChainSpec {
     }
 }
 
-/// Why a chain could not be generated.
+/// Reason a chain could not be generated.
 #[derive(Debug, Error)]
 pub enum GenerateError {
     #[error("{path} already holds a chain (genesis.toml or nodes/ exists); choose another --out folder or remove it first")]
@@ -156,7 +156,7 @@ pub struct GeneratedNode {
     pub api_listen: SocketAddr,
 }
 
-/// What [`generate`] wrote.
+/// Files and nodes that [`generate`] wrote.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct GeneratedChain {
     pub chain_id: String,

@@ -34,10 +34,10 @@ pub struct Genesis {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConsensusParams {
-    /// Most transactions in one block.
+    /// Maximum number of transactions in one block.
     #[serde(default = "default_max_block_transactions")]
     pub max_block_transactions: u32,
-    /// Most encoded bytes of transactions in one block.
+    /// Maximum encoded bytes of transactions in one block.
     #[serde(default = "default_max_block_bytes")]
     pub max_block_bytes: u64,
     /// View timeout of the first view at a height.
@@ -100,7 +100,7 @@ impl Default for ConsensusParams {
     }
 }
 
-/// What an institution may do on the chain.
+/// Role of an institution on the chain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Encode)]
 #[serde(rename_all = "lowercase")]
 pub enum InstitutionRole {
@@ -155,7 +155,7 @@ pub struct NodeEntry {
     pub weight: u64,
 }
 
-/// Why a genesis file is unusable.
+/// Reason a genesis file is unusable.
 #[derive(Debug, Error)]
 pub enum GenesisError {
     #[error("cannot read genesis file {path}: {source}")]

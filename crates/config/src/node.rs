@@ -136,7 +136,7 @@ impl Default for MempoolConfig {
     }
 }
 
-/// Why a node config file is unusable.
+/// Reason a node config file is unusable.
 #[derive(Debug, Error)]
 pub enum NodeConfigError {
     #[error("cannot read node config {path}: {source}")]

@@ -42,7 +42,7 @@ pub struct PublicKey(pub [u8; 32]);
 #[derive(Clone, Copy, PartialEq, Eq, Encode, Decode)]
 pub struct Signature(pub [u8; 64]);
 
-/// Why a signature or public key was rejected.
+/// Reason a signature or public key was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum SignatureError {
     #[error("public key {0} is not a valid ed25519 point")]
@@ -95,7 +95,7 @@ impl PublicKey {
     }
 }
 
-/// Why a public key string was rejected.
+/// Reason a public key string was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum PublicKeyParseError {
     #[error(transparent)]
@@ -158,7 +158,7 @@ impl<'de> Deserialize<'de> for Signature {
     }
 }
 
-/// What a key is used for; recorded in the key file so an operator cannot mix them up.
+/// Purpose of a key, recorded in the key file so an operator cannot mix keys up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum KeyPurpose {
@@ -342,7 +342,7 @@ fn unreachable_secret_length() -> ! {
     }
 }
 
-/// Why a key file could not be read or written. Messages name the file and never the secret.
+/// Failure to read or write a key file. Messages name the file and never the secret.
 #[derive(Debug, Error)]
 pub enum KeyFileError {
     #[error("key file {path}: {source}")]
@@ -399,7 +399,8 @@ mod tests {
         let secret = hex::encode(key.signing.to_bytes());
 
         let wrong_purpose = KeyPair::read_file(&path, Some(KeyPurpose::Node)).unwrap_err().to_string();
-        assert!(wrong_purpose.contains("bad.key") && wrong_purpose.contains("account key"), "{wrong_purpose}");
+        assert!(wrong_purpose.contains("bad.key"), "{wrong_purpose}");
+        assert!(wrong_purpose.contains("an account key"), "{wrong_purpose}");
 
         let text = fs::read_to_string(&path).unwrap();
         let other = KeyPair::generate(KeyPurpose::Account).public_key().to_hex();

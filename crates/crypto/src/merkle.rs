@@ -42,7 +42,7 @@ fn split_point(n: u64) -> u64 {
     1u64 << (63 - (n - 1).leading_zeros())
 }
 
-/// Why a proof could not be built or did not verify.
+/// Reason a proof could not be built or did not verify.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ProofError<E = std::convert::Infallible> {
     #[error("leaf index {index} is outside a tree of size {tree_size}")]

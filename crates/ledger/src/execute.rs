@@ -10,8 +10,8 @@ use hashbridge_types::{
 };
 use thiserror::Error;
 
-/// What execution needs from the genesis: the chain id, the validity window and who may
-/// act for which institution.
+/// Genesis facts that execution needs: the chain id, the validity window and which
+/// account keys act for which institution.
 #[derive(Debug, Clone)]
 pub struct LedgerContext {
     pub chain_id: String,

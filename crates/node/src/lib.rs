@@ -8,7 +8,7 @@
 //! depends on them is sent. A committed block and all its index entries are written in one
 //! synced batch before the API reports any of its transactions as committed.
 //!
-//! A node that starts with an empty data folder asks its peers for their height first.
+//! A node that starts with an empty data folder first requests its peers' heights.
 //! When the chain is already past height 0, it saves a vote floor of the peers' height plus
 //! two, syncs, and signs no vote below the floor, because it may have voted at the height in
 //! progress before its data was lost.
@@ -272,8 +272,8 @@ fn stored_vote_floor(store: &Store) -> Result<u64, NodeError> {
     Ok(bytes.and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok()).map_or(0, u64::from_be_bytes))
 }
 
-/// Finds the vote floor. On an empty data folder it asks the peers for their height; if
-/// the chain has progressed, it saves the floor (with `sync`) before syncing to that height.
+/// Finds the vote floor. On an empty data folder it requests the peers' heights. If the
+/// chain has progressed, it saves the floor (with `sync`) before syncing to that height.
 /// A saved floor is kept across restarts, so a second restart cannot lower it.
 async fn bootstrap(shared: &Arc<Shared>, network: &NetworkHandle, host: &mut Host) -> Result<u64, NodeError> {
     let store = &shared.store;

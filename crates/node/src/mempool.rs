@@ -14,7 +14,7 @@ use hashbridge_crypto::Hash32;
 use hashbridge_types::Transaction;
 use thiserror::Error;
 
-/// Why a transaction was not admitted.
+/// Reason a transaction was not admitted.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum AdmitError {
     #[error("transaction {0} is already pending")]

@@ -126,8 +126,8 @@ impl Store {
         // The default recovery mode silently drops write-ahead log records after the first
         // damaged one, which would lose synced blocks and votes. This mode reports any
         // damage instead. A killed process cannot tear a record, because every write is one
-        // synced write call; a power loss during a write can, and then the store is reported
-        // corrupt and the node resyncs into an empty data folder.
+        // synced write call. A power loss during a write can, and then the store is reported
+        // corrupt and the operator resyncs the node into an empty data folder.
         options.set_wal_recovery_mode(rocksdb::DBRecoveryMode::AbsoluteConsistency);
         let families = ALL_FAMILIES.iter().map(|name| ColumnFamilyDescriptor::new(*name, Options::default()));
         let db = DB::open_cf_descriptors(&options, path, families)

@@ -8,7 +8,7 @@
 //!
 //! A [`CommitCertificate`] holds commit-phase vote signatures over
 //! (chain id, height, view, block hash) from validators whose weights reach the quorum.
-//! Anyone who holds the validator set from the genesis file can check it.
+//! Anyone with the validator set from the genesis file can check it.
 
 use std::collections::HashSet;
 
@@ -133,7 +133,7 @@ impl Canonical for CommitCertificate {
     const NAME: &'static str = "commit certificate";
 }
 
-/// Why a commit certificate does not prove a block.
+/// Reason a commit certificate does not prove a block.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum CertificateError {
     #[error("certificate is for height {found}, expected {expected}")]

@@ -8,7 +8,7 @@ use crate::codec::{self, Canonical};
 use crate::status::ResultCode;
 use crate::transaction::{AnchorRecord, RevocationReason};
 
-/// Where a committed transaction is and what it did.
+/// Location and result of a committed transaction.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
 pub struct TransactionLocation {
     pub height: u64,
@@ -37,7 +37,7 @@ impl AnchorStatus {
     }
 }
 
-/// Everything a node knows about one anchored commitment.
+/// State a node stores for one anchored commitment.
 #[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
 pub struct AnchorState {
     pub record: AnchorRecord,
@@ -59,7 +59,7 @@ impl Canonical for AnchorState {
     const NAME: &'static str = "anchor state";
 }
 
-/// What happened, as recorded in the anchor log.
+/// Event recorded in the anchor log.
 #[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum LogEvent {

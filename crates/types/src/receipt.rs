@@ -1,6 +1,6 @@
 //! Receipts: portable proof that an anchor-log entry was committed.
 //!
-//! A receipt holds the log entry, its index, an RFC 6962 inclusion proof into the log root
+//! A receipt contains the log entry, its index, an RFC 6962 inclusion proof into the log root
 //! of a block header, that header, and the block's commit certificate. It verifies offline
 //! with only the genesis file: the certificate must carry a quorum of the genesis
 //! validators' signatures over the header's hash, and the header's validator-set hash must
@@ -32,7 +32,7 @@ pub struct Receipt {
     pub certificate: CommitCertificate,
 }
 
-/// Why a receipt does not prove its entry.
+/// Reason a receipt does not prove its entry.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ReceiptError {
     #[error("receipt format {found:?} version {version} is not supported; expected {RECEIPT_FORMAT:?} version {RECEIPT_VERSION}")]

@@ -6,8 +6,8 @@
 //!
 //! Replay protection needs no sequence counter: the payload carries a random 16-byte nonce
 //! and a `valid_until` height. The ledger rejects an id it has already executed and any
-//! transaction whose `valid_until` has passed, so it only needs to remember ids for the
-//! length of the validity window, and a back office can sign from many threads at once.
+//! transaction whose `valid_until` has passed. A back office can therefore sign from many
+//! threads at once without coordinating a counter.
 
 use bincode::{Decode, Encode};
 use hashbridge_crypto::keys::SignatureError;
@@ -23,13 +23,13 @@ pub const MAX_TRANSACTION_BYTES: usize = 256 * 1024;
 pub const MAX_BATCH_ANCHORS: usize = 1000;
 /// Largest number of metadata entries on one anchor.
 pub const MAX_METADATA_ENTRIES: usize = 8;
-/// Longest metadata key, in bytes.
+/// Maximum metadata key length, in bytes.
 pub const MAX_METADATA_KEY_BYTES: usize = 32;
-/// Longest metadata value, in bytes.
+/// Maximum metadata value length, in bytes.
 pub const MAX_METADATA_VALUE_BYTES: usize = 128;
-/// Longest report kind, in bytes.
+/// Maximum report kind length, in bytes.
 pub const MAX_REPORT_KIND_BYTES: usize = 64;
-/// Longest chain id, in bytes.
+/// Maximum chain id length, in bytes.
 pub const MAX_CHAIN_ID_BYTES: usize = 64;
 
 /// A random value that makes each transaction payload unique. Serializes as hex.
@@ -62,7 +62,7 @@ impl<'de> Deserialize<'de> for Nonce {
 /// One key-value pair of anchor metadata, such as an issuer's internal report reference.
 ///
 /// Metadata leaves the institution and is public to every member of the chain, so it must
-/// never hold personal data or report content; its size is bounded to keep it to references.
+/// never contain personal data or report content. Its size is bounded to keep it to references.
 #[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MetadataEntry {
@@ -76,7 +76,7 @@ pub struct MetadataEntry {
 pub struct AnchorRecord {
     /// The salted (or explicitly unsalted) commitment of the report.
     pub commitment: Hash32,
-    /// What kind of report this is, such as `credit.personal`. Lowercase `a-z 0-9 . _ -`.
+    /// Report kind, such as `credit.personal`, in lowercase `a-z 0-9 . _ -`.
     pub kind: String,
     /// When the issuer issued the report, in milliseconds since the Unix epoch.
     pub issued_at_ms: u64,
@@ -87,7 +87,7 @@ pub struct AnchorRecord {
     pub metadata: Vec<MetadataEntry>,
 }
 
-/// Why an issuer revoked a report.
+/// Reason an issuer revoked a report.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RevocationReason {
@@ -103,7 +103,7 @@ pub enum RevocationReason {
     Other,
 }
 
-/// What a transaction does. New variants are only ever appended, so existing encodings
+/// The operation a transaction performs. New variants are only ever appended, so existing encodings
 /// never change when governance actions are added.
 #[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
@@ -170,7 +170,7 @@ impl Canonical for TransactionPayload {
     const NAME: &'static str = "transaction payload";
 }
 
-/// Why a transaction is malformed, independent of chain state.
+/// Reason a transaction is malformed, independent of chain state.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum TransactionError {
     #[error("transaction is for chain {found:?}, but this node runs chain {expected:?}")]
